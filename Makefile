@@ -1,0 +1,54 @@
+# The two commands of the README: `make run` and `make test`. Both set up everything.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+# Privacy: no library phones home, whoever calls make.
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export RUNTIME__DLTHUB_TELEMETRY := false
+export GX_ANALYTICS_ENABLED := false
+export DO_NOT_TRACK := 1
+
+.PHONY: setup run test lint docs mariadb clean help
+
+help:
+	@echo "make run    set up and run the whole pipeline on the embedded defaults"
+	@echo "make test   set up and run every test (pytest, dbt, sqlfluff, ruff)"
+	@echo "make docs   generate the dbt docs site"
+	@echo "make clean  remove the venv, the warehouse and generated sources"
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: setup
+	$(BIN)/medallion run
+
+# MySQL paths are tested against the real server of every machine.
+mariadb:
+	@if ! mysqladmin --protocol=tcp -h127.0.0.1 -uroot status >/dev/null 2>&1; then \
+		echo "starting MariaDB"; \
+		start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd; \
+		for i in $$(seq 1 30); do \
+			mysqladmin --protocol=tcp -h127.0.0.1 -uroot status >/dev/null 2>&1 && break; sleep 1; \
+		done; \
+	fi
+
+lint: setup
+	$(BIN)/ruff check ingestion tests/python
+	$(BIN)/ruff format --check ingestion tests/python
+
+test: setup mariadb lint
+	$(BIN)/pytest
+
+docs: setup
+	$(BIN)/medallion docs
+
+clean:
+	rm -rf $(VENV) warehouse/*.duckdb* warehouse/.dlt data target logs

@@ -1,0 +1,249 @@
+"""The ``medallion`` command line: demo sources, ingestion, dbt build, docs.
+
+Every command ends with a short summary; errors a user can cause (a missing setting,
+an unreachable source, a failing test) end with one clear line and a non-zero exit,
+never with a credential in it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import time
+from pathlib import Path
+
+from .settings import ConfigError, prepare_environment, redact
+
+prepare_environment()
+
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+console = Console(stderr=False, highlight=False)
+
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+
+
+def _progress(message: str) -> None:
+    console.print(f"[dim]…[/dim] {message}")
+
+
+def print_ingest_summary(reports: list, seconds: float) -> None:
+    table = Table(title=f"Ingestion ({seconds:.1f} s)", title_justify="left")
+    table.add_column("table")
+    table.add_column("rows extracted", justify="right")
+    table.add_column("rows loaded", justify="right")
+    table.add_column("time (s)", justify="right")
+    table.add_column("note")
+    for report in sorted(reports, key=lambda r: (r.schema, r.table)):
+        table.add_row(
+            f"{report.schema}.{report.table}",
+            f"{report.extracted:,}",
+            f"{report.loaded:,}",
+            f"{report.seconds:.2f}",
+            report.note,
+        )
+    console.print(table)
+
+
+def print_dbt_summary(outcome) -> None:
+    table = Table(title=f"dbt {outcome.command} ({outcome.seconds:.1f} s)", title_justify="left")
+    table.add_column("node type")
+    table.add_column("status")
+    table.add_column("count", justify="right")
+    for (kind, status), count in sorted(outcome.counts.items()):
+        table.add_row(kind, status, str(count))
+    console.print(table)
+
+
+# --- commands --------------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import generate_demo
+    from .settings import demo_dir
+
+    out = Path(args.out) if args.out else demo_dir()
+    started = time.perf_counter()
+    with console.status("writing demo sources") as status:
+
+        def progress(step: str, done: int, total: int) -> None:
+            status.update(f"writing demo sources: {step} {done:,}/{total:,}")
+
+        sources = generate_demo(
+            out, seed=args.seed, scale=args.scale, mysql_url=args.mysql, progress=progress
+        )
+    table = Table(
+        title=f"Demo sources ({time.perf_counter() - started:.1f} s)", title_justify="left"
+    )
+    table.add_column("source")
+    table.add_column("location")
+    table.add_row("archive", redact(sources.archive_url))
+    table.add_row("live", redact(sources.live_url))
+    table.add_row("files", str(sources.landing_dir))
+    console.print(table)
+    if args.mysql:
+        console.print(
+            "To ingest them: export SOURCES__ARCHIVE__CREDENTIALS, SOURCES__LIVE__CREDENTIALS "
+            f"(the URLs above) and SOURCES__FILES__BUCKET_URL={sources.landing_dir}"
+        )
+    return 0
+
+
+def _sources(generate_missing: bool):
+    from .settings import resolve_sources
+
+    settings = resolve_sources()
+    if settings.is_demo:
+        from .settings import demo_dir
+
+        if not (demo_dir() / "live.sqlite").exists():
+            if not generate_missing:
+                raise ConfigError(
+                    "No sources are configured and there are no demo sources yet: run "
+                    "`medallion demo`, or set SOURCES__ARCHIVE__CREDENTIALS, "
+                    "SOURCES__LIVE__CREDENTIALS and SOURCES__FILES__BUCKET_URL."
+                )
+            console.print("No sources configured: generating the demo sources first.")
+            cmd_demo(argparse.Namespace(out=None, seed=42, scale=1.0, mysql=None))
+        console.print(f"[dim]Sources: the demo in {demo_dir()}[/dim]")
+    return settings
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from .pipelines import ingest
+    from .settings import warehouse_path
+
+    settings = _sources(generate_missing=args.generate_demo)
+    console.print(f"[dim]Warehouse: {warehouse_path()}[/dim]")
+    started = time.perf_counter()
+    reports = ingest(settings, only=args.only, full_refresh=args.full_refresh, progress=_progress)
+    print_ingest_summary(reports, time.perf_counter() - started)
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from .transform import run_dbt
+
+    dbt_args = ["build"]
+    if args.select:
+        dbt_args += ["--select", *args.select]
+    outcome = run_dbt(dbt_args, target=args.target)
+    print_dbt_summary(outcome)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    args.generate_demo = True
+    cmd_ingest(args)
+    args.select = None
+    return cmd_build(args)
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from .settings import PROJECT_DIR
+    from .transform import run_dbt
+
+    outcome = run_dbt(["docs", "generate", "--static"], target=args.target)
+    site = PROJECT_DIR / "target" / "static_index.html"
+    console.print(f"Docs site ({outcome.seconds:.1f} s): {site}")
+    if args.serve:
+        import functools
+        import http.server
+
+        handler = functools.partial(
+            http.server.SimpleHTTPRequestHandler, directory=str(site.parent)
+        )
+        with http.server.ThreadingHTTPServer(("127.0.0.1", args.port), handler) as server:
+            console.print(f"Serving http://127.0.0.1:{args.port}/static_index.html (Ctrl-C)")
+            with contextlib.suppress(KeyboardInterrupt):
+                server.serve_forever()
+    return 0
+
+
+# --- parser ----------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="medallion",
+        description="Bronze (dlt) -> silver -> gold (dbt) on DuckDB or MySQL.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="write demo sources (SQLite or MySQL, and CSVs)")
+    demo.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    demo.add_argument(
+        "--scale", type=float, default=1.0, help="size multiplier; 1 = ~6,000 transactions"
+    )
+    demo.add_argument("--mysql", metavar="URL", help="write the databases into this server")
+    demo.add_argument("--out", metavar="DIR", help="folder for the SQLite files and CSVs")
+    demo.set_defaults(func=cmd_demo)
+
+    def add_target(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--target",
+            choices=["duckdb", "mysql"],
+            default="duckdb",
+            help="warehouse to build in (default duckdb)",
+        )
+
+    def add_ingest_options(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--only",
+            nargs="+",
+            choices=["archive", "live", "files"],
+            help="ingest only these sources",
+        )
+        sub.add_argument(
+            "--full-refresh",
+            action="store_true",
+            help="reload every source whole, ignoring incremental state",
+        )
+
+    ingest = commands.add_parser("ingest", help="run the dlt pipelines into the raw schemas")
+    add_ingest_options(ingest)
+    ingest.add_argument(
+        "--generate-demo",
+        action="store_true",
+        help="generate the demo sources if none are configured and none exist",
+    )
+    ingest.set_defaults(func=cmd_ingest)
+
+    build = commands.add_parser("build", help="dbt build: seeds, models, snapshots, tests")
+    add_target(build)
+    build.add_argument("--select", nargs="+", help="dbt node selection")
+    build.set_defaults(func=cmd_build)
+
+    run = commands.add_parser("run", help="ingest, then build (the whole pipeline)")
+    add_target(run)
+    add_ingest_options(run)
+    run.set_defaults(func=cmd_run)
+
+    docs = commands.add_parser("docs", help="generate the dbt docs site (one static file)")
+    add_target(docs)
+    docs.add_argument("--serve", action="store_true", help="serve it on localhost")
+    docs.add_argument("--port", type=int, default=8080)
+    docs.set_defaults(func=cmd_docs)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from .sql_sources import SourceUnavailable
+    from .transform import BuildFailed
+
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        console.print(f"[bold red]Configuration error:[/bold red] {redact(str(exc))}")
+        return EXIT_CONFIG
+    except (SourceUnavailable, BuildFailed) as exc:
+        console.print(f"[bold red]Failed:[/bold red] {redact(str(exc))}")
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""Where things are and which sources to read.
+
+Every setting has one home: dlt's own config (``.dlt/config.toml``, ``.dlt/secrets.toml``
+and environment variables such as ``SOURCES__ARCHIVE__CREDENTIALS``) for the sources,
+``MEDALLION_*`` environment variables for the warehouse. This module resolves them once,
+so the CLI, the pipelines and dbt all agree, and so that a mistake names the setting to
+fix instead of surfacing as a stack trace from a driver.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+# Privacy first: nothing phones home unless the user asks for it explicitly.
+TELEMETRY_OFF = {
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    "RUNTIME__DLTHUB_TELEMETRY": "false",
+    "GX_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+}
+
+RAW_SCHEMAS = {"archive": "raw_archive", "live": "raw_live", "files": "raw_files"}
+
+SETTING_NAMES = {
+    "archive": "SOURCES__ARCHIVE__CREDENTIALS",
+    "live": "SOURCES__LIVE__CREDENTIALS",
+    "files": "SOURCES__FILES__BUCKET_URL",
+}
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the setting to fix."""
+
+
+def prepare_environment() -> None:
+    """Switch telemetry off and point dlt at the project's ``.dlt`` folder.
+
+    Called before dlt or dbt is imported, because both read their settings at import.
+    """
+    for key, value in TELEMETRY_OFF.items():
+        os.environ.setdefault(key, value)
+    os.environ.setdefault("DLT_PROJECT_DIR", str(PROJECT_DIR))
+    os.environ.setdefault("DBT_PROFILES_DIR", str(PROJECT_DIR))
+    os.environ.setdefault("DBT_PROJECT_DIR", str(PROJECT_DIR))
+
+
+def redact(text: str) -> str:
+    """Hide the password of every URL in ``text``, so errors can be shown safely."""
+    return re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", str(text))
+
+
+def warehouse_path() -> Path:
+    """The DuckDB warehouse file shared by dlt and dbt (``MEDALLION_DUCKDB_PATH``)."""
+    raw = os.environ.get("MEDALLION_DUCKDB_PATH") or str(
+        PROJECT_DIR / "warehouse" / "medallion.duckdb"
+    )
+    path = Path(raw).expanduser()
+    if not path.is_absolute():
+        path = (Path.cwd() / path).resolve()
+    return path
+
+
+def demo_dir() -> Path:
+    """Where ``medallion demo`` writes its sources when none are configured."""
+    return Path(os.environ.get("MEDALLION_DEMO_DIR") or PROJECT_DIR / "data" / "demo")
+
+
+_SQL_URL = re.compile(r"^[a-z][a-z0-9+]*://")
+
+
+def check_sql_url(name: str, url: str) -> str:
+    """Validate a SQLAlchemy URL enough to give a clear message before any driver does."""
+    setting = SETTING_NAMES[name]
+    if not _SQL_URL.match(url):
+        raise ConfigError(
+            f"{setting} is not a SQLAlchemy URL (expected e.g. "
+            f"mysql+pymysql://user:password@host:3306/database), got {redact(url)!r}"
+        )
+    parts = urlsplit(url)
+    if parts.scheme.startswith("mysql"):
+        if not parts.hostname:
+            raise ConfigError(f"{setting} names no host: {redact(url)!r}")
+        if not parts.path.strip("/"):
+            raise ConfigError(f"{setting} names no database: {redact(url)!r}")
+        try:
+            _ = parts.port
+        except ValueError as exc:
+            raise ConfigError(f"{setting} has a malformed port: {redact(url)!r}") from exc
+    elif parts.scheme.startswith("sqlite") and not parts.path.strip("/"):
+        raise ConfigError(f"{setting} names no SQLite file: {redact(url)!r}")
+    return url
+
+
+@dataclass
+class SourceSettings:
+    """The three sources of one run, and whether they are the generated demo."""
+
+    archive_url: str
+    live_url: str
+    bucket_url: str
+    is_demo: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def _lookup(path: str) -> str | None:
+    """Read one value from dlt's providers (env, secrets.toml, config.toml)."""
+    import dlt
+
+    value = dlt.secrets.get(path)
+    if value is None:
+        value = dlt.config.get(path)
+    if value is None:
+        return None
+    if isinstance(value, dict):  # credentials given as a TOML table
+        from dlt.common.configuration.specs import ConnectionStringCredentials
+
+        creds = ConnectionStringCredentials()
+        creds.update(value)
+        return creds.to_native_representation()
+    return str(value).strip() or None
+
+
+def resolve_sources() -> SourceSettings:
+    """Return the configured sources, or the demo sources when none is configured.
+
+    Configuring some sources but not others is refused: silently mixing a real
+    archive with a demo live database would produce plausible-looking nonsense.
+    """
+    found = {
+        "archive": _lookup("sources.archive.credentials"),
+        "live": _lookup("sources.live.credentials"),
+        "files": _lookup("sources.files.bucket_url"),
+    }
+    if not any(found.values()):
+        root = demo_dir()
+        return SourceSettings(
+            archive_url=f"sqlite:///{root / 'archive.sqlite'}",
+            live_url=f"sqlite:///{root / 'live.sqlite'}",
+            bucket_url=str(root / "landing"),
+            is_demo=True,
+        )
+    missing = [SETTING_NAMES[k] for k, v in found.items() if not v]
+    if missing:
+        raise ConfigError(
+            "Some sources are configured but not all; also set "
+            + ", ".join(missing)
+            + " (in the environment or .dlt/secrets.toml)."
+        )
+    return SourceSettings(
+        archive_url=check_sql_url("archive", found["archive"]),
+        live_url=check_sql_url("live", found["live"]),
+        bucket_url=found["files"],
+    )

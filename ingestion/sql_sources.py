@@ -1,0 +1,309 @@
+"""dlt sources for the two operational databases: the archive and the live database.
+
+Both are read with dlt's ``sql_database`` source on its Arrow backend. What this module
+adds is what MySQL's history makes necessary:
+
+* zero dates (``'0000-00-00 00:00:00'``) arrive as NULL instead of failing the load
+  (MySQL itself answers ``IS NULL`` for them), both from MySQL and from the SQLite demo
+  that stores them as text;
+* the connection always speaks ``utf8mb4``, so ``latin1`` tables and 4-byte Unicode
+  arrive as the same characters;
+* the archive, read-only history, is copied whole but only when it changed: a
+  fingerprint per table is kept in the pipeline state, which lives in the warehouse;
+* the live database is incremental on ``updated_at`` and merged on its primary key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import dlt
+import sqlalchemy as sa
+from dlt.sources.sql_database import sql_database
+from sqlalchemy.engine import Engine
+from sqlalchemy.engine.url import make_url
+
+FINGERPRINT_RESOURCE = "_medallion_fingerprints"
+
+# SQLite reflects MySQL-style `tinyint(1)` as INTEGER and says so on every reflection.
+warnings.filterwarnings("ignore", message="Could not instantiate type", category=sa.exc.SAWarning)
+
+
+class SourceUnavailable(Exception):
+    """A source database cannot be reached or refuses us; the message names it."""
+
+
+# --- engines -------------------------------------------------------------------------
+
+
+def _zero_safe(converter: Any) -> Any:
+    """Wrap a PyMySQL temporal converter so that a zero or invalid date becomes None.
+
+    PyMySQL hands back the original string when it cannot parse a date; a string in a
+    timestamp column would then fail the whole Arrow batch.
+    """
+
+    def convert(value: Any) -> Any:
+        result = converter(value)
+        return None if isinstance(result, str | bytes) else result
+
+    return convert
+
+
+def make_engine(url: str) -> Engine:
+    """Create the SQLAlchemy engine for a source, with the settings MySQL needs."""
+    parsed = make_url(url)
+    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    if parsed.get_backend_name() in ("mysql", "mariadb"):
+        if "charset" not in parsed.query:
+            parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+        if parsed.get_driver_name() == "pymysql":
+            from pymysql import converters
+            from pymysql.constants import FIELD_TYPE
+
+            conv = dict(converters.conversions)
+            for field_type in (FIELD_TYPE.DATETIME, FIELD_TYPE.TIMESTAMP, FIELD_TYPE.DATE):
+                conv[field_type] = _zero_safe(conv[field_type])
+            kwargs["connect_args"] = {"conv": conv, "connect_timeout": 10}
+    return sa.create_engine(parsed, **kwargs)
+
+
+class LenientSQLiteDateTime(sa.types.TypeDecorator):
+    """A SQLite DATETIME read as text and parsed here, so zero dates become NULL.
+
+    SQLAlchemy's own SQLite DATETIME raises on ``'0000-00-00 00:00:00'``, which the
+    demo archive holds to mirror MySQL.
+    """
+
+    impl = sa.types.String
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        if isinstance(value, dt.datetime):
+            # compare as SQLite stores it: naive UTC text
+            if value.tzinfo is not None:
+                value = value.astimezone(dt.UTC).replace(tzinfo=None)
+            return value.strftime("%Y-%m-%d %H:%M:%S.%f").rstrip("0").rstrip(".")
+        return value
+
+    def process_result_value(self, value: Any, dialect: Any) -> dt.datetime | None:
+        if value is None or isinstance(value, dt.datetime):
+            return value
+        text = str(value).strip()
+        if not text or text.startswith("0000-00-00"):
+            return None
+        try:
+            return dt.datetime.fromisoformat(text)
+        except ValueError:
+            return None
+
+
+def table_adapter(table: sa.Table) -> None:
+    """Adapt reflected columns before dlt infers the schema from them."""
+    for column in table.columns:
+        if isinstance(column.type, sa.types.DateTime | sa.types.Date):
+            # a NOT NULL datetime may hold zero dates, which arrive as NULL
+            column.nullable = True
+
+
+def _sqlite_table_adapter(table: sa.Table) -> None:
+    table_adapter(table)
+    for column in table.columns:
+        if isinstance(column.type, sa.types.DateTime):
+            column.type = LenientSQLiteDateTime()
+
+
+def type_adapter(sql_type: Any) -> Any:
+    """Tell dlt that our lenient SQLite datetime is a timestamp."""
+    if isinstance(sql_type, LenientSQLiteDateTime):
+        return sa.types.DateTime()
+    return sql_type
+
+
+def _adapters(engine: Engine) -> dict[str, Any]:
+    is_sqlite = engine.dialect.name == "sqlite"
+    return {
+        "table_adapter_callback": _sqlite_table_adapter if is_sqlite else table_adapter,
+        "type_adapter_callback": type_adapter,
+    }
+
+
+def check_reachable(name: str, engine: Engine) -> None:
+    """Connect once, so an unreachable source fails with its name, not a driver trace."""
+    from .settings import redact
+
+    if engine.dialect.name == "sqlite":
+        path = engine.url.database or ""
+        if not path or not os.path.exists(path):
+            raise SourceUnavailable(
+                f"The {name} database file does not exist: {path!r}. Run `medallion demo` "
+                f"or set SOURCES__{name.upper()}__CREDENTIALS."
+            )
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("select 1"))
+    except Exception as exc:  # the driver's own message, without the password
+        reason = redact(str(getattr(exc, "orig", exc))).splitlines()[0]
+        raise SourceUnavailable(
+            f"Cannot read the {name} database at "
+            f"{engine.url.render_as_string(hide_password=True)}: {reason}"
+        ) from None
+
+
+def select_tables(
+    engine: Engine, include: Iterable[str] | None, exclude: Iterable[str] | None
+) -> list[str]:
+    """Every table of the database, narrowed by the include/exclude settings."""
+    names = sorted(sa.inspect(engine).get_table_names())
+    include = [t for t in include or [] if t]
+    exclude = set(exclude or [])
+    if include:
+        unknown = sorted(set(include) - set(names))
+        if unknown:
+            raise SourceUnavailable(f"Tables configured in include_tables not found: {unknown}")
+        names = [t for t in names if t in include]
+    return [t for t in names if t not in exclude]
+
+
+# --- archive ---------------------------------------------------------------------------
+
+
+def table_fingerprint(engine: Engine, table: str) -> str:
+    """A cheap signature of a table's content, to skip re-copying unchanged history.
+
+    Row count and the newest ``updated_at`` everywhere; MySQL adds ``CHECKSUM TABLE``
+    (computed in the server, nothing crosses the wire); a SQLite file adds its size and
+    modification time.
+    """
+    inspector = sa.inspect(engine)
+    columns = {c["name"] for c in inspector.get_columns(table)}
+    quoted = engine.dialect.identifier_preparer.quote(table)
+    parts: list[str] = []
+    with engine.connect() as conn:
+        if "updated_at" in columns:
+            row = conn.execute(
+                sa.text(f"select count(*), max(updated_at) from {quoted}")  # noqa: S608
+            ).one()
+        else:
+            row = conn.execute(sa.text(f"select count(*), null from {quoted}")).one()  # noqa: S608
+        parts += [str(row[0]), str(row[1])]
+        if engine.dialect.name in ("mysql", "mariadb"):
+            checksum = conn.execute(sa.text(f"checksum table {quoted}")).one()
+            parts.append(str(checksum[1]))
+    if engine.dialect.name == "sqlite" and engine.url.database:
+        stat = os.stat(engine.url.database)
+        parts += [str(stat.st_size), str(stat.st_mtime_ns)]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+@dataclass
+class ArchivePlan:
+    """Which archive tables this run copies, and which it skips as unchanged."""
+
+    to_copy: list[str]
+    unchanged: list[str]
+    fingerprints: dict[str, str]
+
+
+def plan_archive(
+    engine: Engine, tables: list[str], previous: dict[str, str], full_refresh: bool
+) -> ArchivePlan:
+    fingerprints = {t: table_fingerprint(engine, t) for t in tables}
+    to_copy = [t for t in tables if full_refresh or previous.get(t) != fingerprints[t]]
+    unchanged = [t for t in tables if t not in to_copy]
+    return ArchivePlan(to_copy=to_copy, unchanged=unchanged, fingerprints=fingerprints)
+
+
+def _fingerprint_resource(fingerprints: dict[str, str]) -> Any:
+    """A resource with no rows whose only effect is to save fingerprints in dlt state.
+
+    The state travels in the same load package as the data, so the fingerprints are
+    committed exactly when the copy they describe is.
+    """
+
+    @dlt.resource(name=FINGERPRINT_RESOURCE, selected=True)
+    def fingerprints_state() -> Iterable[dict[str, Any]]:
+        dlt.current.resource_state()["tables"] = dict(fingerprints)
+        yield from ()
+
+    return fingerprints_state
+
+
+def archive_resources(
+    engine: Engine, plan: ArchivePlan, backend: str, chunk_size: int
+) -> list[Any]:
+    """The archive tables to copy, full load (replace), plus the fingerprint state."""
+    resources: list[Any] = []
+    if plan.to_copy:
+        source = sql_database(
+            engine,
+            table_names=plan.to_copy,
+            backend=backend,
+            chunk_size=chunk_size,
+            reflection_level="full_with_precision",
+            **_adapters(engine),
+        )
+        for resource in source.resources.values():
+            resource.apply_hints(write_disposition="replace")
+            resources.append(resource)
+    resources.append(_fingerprint_resource(plan.fingerprints))
+    return resources
+
+
+def stored_fingerprints(state: dict[str, Any]) -> dict[str, str]:
+    """Find the fingerprints saved by ``_fingerprint_resource`` in a pipeline state."""
+    for source_state in state.get("sources", {}).values():
+        saved = source_state.get("resources", {}).get(FINGERPRINT_RESOURCE)
+        if saved:
+            return dict(saved.get("tables", {}))
+    return {}
+
+
+# --- live ------------------------------------------------------------------------------
+
+
+def live_resources(
+    engine: Engine,
+    tables: list[str],
+    backend: str,
+    chunk_size: int,
+    cursor: str = "updated_at",
+) -> list[Any]:
+    """Live tables: incremental on ``cursor`` and merged on the primary key.
+
+    A table without the cursor column is re-read whole and merged; one without a
+    primary key is replaced, since merging needs a key.
+    """
+    if not tables:
+        return []
+    source = sql_database(
+        engine,
+        table_names=tables,
+        backend=backend,
+        chunk_size=chunk_size,
+        reflection_level="full_with_precision",
+        **_adapters(engine),
+    )
+    inspector = sa.inspect(engine)
+    resources = []
+    for name, resource in source.resources.items():
+        columns = {c["name"] for c in inspector.get_columns(name)}
+        primary_key = inspector.get_pk_constraint(name).get("constrained_columns") or []
+        if not primary_key:
+            resource.apply_hints(write_disposition="replace")
+        elif cursor in columns:
+            resource.apply_hints(
+                write_disposition="merge",
+                primary_key=primary_key,
+                incremental=dlt.sources.incremental(cursor, on_cursor_value_missing="include"),
+            )
+        else:
+            resource.apply_hints(write_disposition="merge", primary_key=primary_key)
+        resources.append(resource)
+    return resources

@@ -1,0 +1,69 @@
+"""The silver and gold layers: dbt, invoked in-process on the project of this repository."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from .settings import PROJECT_DIR, warehouse_path
+
+
+class BuildFailed(Exception):
+    """dbt reported errors or failing tests; the message lists them."""
+
+
+@dataclass
+class DbtOutcome:
+    """What one dbt command did: node counts by type and status, and its duration."""
+
+    command: str
+    success: bool
+    seconds: float
+    counts: Counter = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
+
+
+def dbt_environment(target: str) -> None:
+    """Point dbt at the same warehouse file as dlt, whatever the working directory."""
+    os.environ["MEDALLION_TARGET"] = target
+    os.environ["MEDALLION_DUCKDB_PATH"] = str(warehouse_path())
+    warehouse_path().parent.mkdir(parents=True, exist_ok=True)
+
+
+def run_dbt(args: list[str], target: str = "duckdb", raise_on_failure: bool = True) -> DbtOutcome:
+    """Run one dbt command (``["build"]``, ``["docs", "generate"]``...) and summarise it."""
+    from dbt.cli.main import dbtRunner
+
+    dbt_environment(target)
+    started = time.perf_counter()
+    result = dbtRunner().invoke(
+        [
+            *args,
+            "--project-dir",
+            str(PROJECT_DIR),
+            "--profiles-dir",
+            str(PROJECT_DIR),
+            "--target",
+            target,
+        ]
+    )
+    outcome = DbtOutcome(
+        command=" ".join(args), success=bool(result.success), seconds=time.perf_counter() - started
+    )
+    for node_result in getattr(result.result, "results", None) or []:
+        node = getattr(node_result, "node", None)
+        kind = getattr(node, "resource_type", "node")
+        status = str(getattr(node_result, "status", "unknown"))
+        outcome.counts[(str(kind), status)] += 1
+        if status in ("error", "fail", "runtime error"):
+            message = (getattr(node_result, "message", "") or "").splitlines()
+            outcome.failures.append(
+                f"{kind} {getattr(node, 'name', '?')}: {status}"
+                + (f" ({message[0]})" if message else "")
+            )
+    if raise_on_failure and not outcome.success:
+        detail = "\n  ".join(outcome.failures) or str(result.exception or "see the dbt log above")
+        raise BuildFailed(f"dbt {outcome.command} failed:\n  {detail}")
+    return outcome
