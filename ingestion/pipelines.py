@@ -176,6 +176,18 @@ def ingest_live(
                 resource.apply_hints(write_disposition="replace")
         reports: dict[str, TableReport] = {}
         _run_pipeline(pipeline, resources, reports, progress)
+        progress("looking for rows deleted in live")
+        with pipeline.sql_client() as client:
+            tombstones = sql_sources.detect_deletions(engine, client, tables)
+        if tombstones:
+            deleted = {}
+            for tombstone in tombstones:
+                sign = 1 if tombstone["is_deleted"] else -1
+                deleted[tombstone["table_name"]] = deleted.get(tombstone["table_name"], 0) + sign
+            _run_pipeline(pipeline, [sql_sources.deletions_resource(tombstones)], {}, progress)
+            for table, count in deleted.items():
+                if table in reports:
+                    reports[table].note = f"{count:+d} deleted at source"
         return list(reports.values())
     finally:
         engine.dispose()

@@ -307,3 +307,91 @@ def live_resources(
             resource.apply_hints(write_disposition="merge", primary_key=primary_key)
         resources.append(resource)
     return resources
+
+
+# --- hard deletes in live ---------------------------------------------------------------
+
+DELETIONS_TABLE = "_medallion_deletions"
+
+
+def _key_text(values: tuple[Any, ...]) -> str:
+    """A primary key as one string: the value itself, or values joined by `|`."""
+    return "|".join("" if v is None else str(v) for v in values)
+
+
+def detect_deletions(
+    engine: Engine, warehouse_client: Any, tables: list[str]
+) -> list[dict[str, Any]]:
+    """Tombstones for live rows deleted at source (and revivals of keys that came back).
+
+    After an incremental load every live row is in raw, so the raw keys not in live are
+    exactly the deleted ones. Counting first keeps the common case (nothing deleted)
+    to two ``count(*)`` per table; keys are compared only when the counts disagree.
+    """
+    now = dt.datetime.now(dt.UTC)
+    inspector = sa.inspect(engine)
+    tombstones: list[dict[str, Any]] = []
+    existing = _current_tombstones(warehouse_client)
+    for table in tables:
+        key_columns = inspector.get_pk_constraint(table).get("constrained_columns") or []
+        if not key_columns:
+            continue
+        raw_table = warehouse_client.make_qualified_table_name(table)
+        try:
+            raw_total = warehouse_client.execute_sql(f"select count(*) from {raw_table}")[0][0]
+        except Exception:  # no raw table yet: nothing can have been deleted
+            continue
+        deleted_now = {k for (t, k) in existing if t == table}
+        with engine.connect() as conn:
+            quoted = engine.dialect.identifier_preparer.quote(table)
+            live_total = conn.execute(sa.text(f"select count(*) from {quoted}")).scalar_one()
+            if live_total == raw_total - len(deleted_now):
+                continue
+            key_sql = ", ".join(engine.dialect.identifier_preparer.quote(c) for c in key_columns)
+            live_keys = {
+                _key_text(tuple(row))
+                for row in conn.execution_options(stream_results=True).execute(
+                    sa.text(f"select {key_sql} from {quoted}")
+                )
+            }
+        raw_key_sql = ", ".join(warehouse_client.escape_column_name(c) for c in key_columns)
+        raw_keys = {
+            _key_text(tuple(row))
+            for row in warehouse_client.execute_sql(f"select {raw_key_sql} from {raw_table}")
+        }
+        for key in sorted(raw_keys - live_keys - deleted_now):
+            tombstones.append(
+                {"table_name": table, "primary_key": key, "is_deleted": True, "detected_at": now}
+            )
+        for key in sorted(deleted_now & live_keys):
+            tombstones.append(
+                {"table_name": table, "primary_key": key, "is_deleted": False, "detected_at": now}
+            )
+    return tombstones
+
+
+def _current_tombstones(warehouse_client: Any) -> set[tuple[str, str]]:
+    table = warehouse_client.make_qualified_table_name(DELETIONS_TABLE)
+    try:
+        rows = warehouse_client.execute_sql(
+            f"select table_name, primary_key from {table} where is_deleted"
+        )
+    except Exception:  # the first deletion has not happened yet
+        return set()
+    return {(row[0], row[1]) for row in rows}
+
+
+def deletions_resource(tombstones: list[dict[str, Any]]) -> Any:
+    """Tombstones merged on (table, key): a key deleted, then back, flips its flag."""
+    return dlt.resource(
+        tombstones,
+        name=DELETIONS_TABLE,
+        write_disposition="merge",
+        primary_key=["table_name", "primary_key"],
+        columns={
+            "table_name": {"data_type": "text", "nullable": False},
+            "primary_key": {"data_type": "text", "nullable": False},
+            "is_deleted": {"data_type": "bool", "nullable": False},
+            "detected_at": {"data_type": "timestamp", "nullable": False},
+        },
+    )

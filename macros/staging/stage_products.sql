@@ -1,0 +1,23 @@
+{#- Staging for a `products` table of either database. -#}
+{% macro stage_products(source_name) -%}
+with
+
+source as (
+    select * from {{ source(source_name, "products") }}
+),
+
+renamed as (
+    select
+        trim(product_code) as product_code,
+        nullif(trim(product_name), '') as product_name,
+        nullif(trim(product_line), '') as product_line,
+        nullif(trim(product_family), '') as product_family,
+        '{{ source_name }}' as source_system,
+        _dlt_load_id as load_id,
+        {{ medallion.money("msrp") }} as msrp,
+        cast(updated_at as {{ dbt.type_timestamp() }}) as updated_at
+    from source
+)
+
+select * from renamed
+{%- endmacro %}

@@ -1,0 +1,88 @@
+with
+
+snapshot as (
+    select * from {{ ref("snap_customers") }}
+),
+
+versions as (
+    select
+        snapshot.*,
+        row_number() over (
+            partition by customer_id order by dbt_valid_from
+        ) as version_number
+    from snapshot
+),
+
+described as (
+    select
+        row_number() over (order by customer_id, dbt_valid_from) as customer_key,
+        customer_id,
+        first_name,
+        last_name,
+        nullif(trim({{ dbt.concat([
+            "coalesce(first_name, '')", "' '", "coalesce(last_name, '')"
+        ]) }}), '') as full_name,
+        email,
+        phone,
+        company_name,
+        address_line_1,
+        address_line_2,
+        city,
+        state,
+        postal_code,
+        country,
+        version_number,
+        cast(
+            (
+                case when first_name is not null then 1 else 0 end
+                + case when last_name is not null then 1 else 0 end
+                + case when email is not null then 1 else 0 end
+                + case when phone is not null then 1 else 0 end
+                + case when address_line_1 is not null then 1 else 0 end
+                + case when city is not null then 1 else 0 end
+                + case when postal_code is not null then 1 else 0 end
+                + case when country is not null then 1 else 0 end
+            ) / 8.0 as decimal(3, 2)
+        ) as data_quality_score,
+        is_active,
+        dbt_valid_to is null as is_current,
+        case
+            when version_number = 1
+                then least(coalesce(created_at, {{ oldest_timestamp() }}), dbt_valid_from)
+            else dbt_valid_from
+        end as valid_from,
+        coalesce(dbt_valid_to, {{ newest_timestamp() }}) as valid_to
+    from versions
+),
+
+unknown_member as (
+    select
+        -1 as customer_key,
+        cast(null as {{ dbt.type_bigint() }}) as customer_id,
+        'Unknown' as first_name,
+        'Unknown' as last_name,
+        'Unknown' as full_name,
+        cast(null as {{ dbt.type_string() }}) as email,
+        cast(null as {{ dbt.type_string() }}) as phone,
+        cast(null as {{ dbt.type_string() }}) as company_name,
+        cast(null as {{ dbt.type_string() }}) as address_line_1,
+        cast(null as {{ dbt.type_string() }}) as address_line_2,
+        cast(null as {{ dbt.type_string() }}) as city,
+        cast(null as {{ dbt.type_string() }}) as state,
+        cast(null as {{ dbt.type_string() }}) as postal_code,
+        cast(null as {{ dbt.type_string() }}) as country,
+        1 as version_number,
+        cast(0 as decimal(3, 2)) as data_quality_score,
+        false as is_active,
+        true as is_current,
+        {{ oldest_timestamp() }} as valid_from,
+        {{ newest_timestamp() }} as valid_to
+),
+
+final as (
+    select * from described
+    union all
+    select * from unknown_member
+)
+
+select * from final

@@ -1,0 +1,70 @@
+{#- One row per calendar day over the data's range (every transaction, survey and
+    expense date), with the fiscal calendar of the landing file where it has the day. -#}
+with
+
+transactions as (
+    select * from {{ ref("int_transactions_deduplicated") }}
+),
+
+surveys as (
+    select * from {{ ref("int_survey_responses_judged") }}
+    where file_rank = 1
+),
+
+expenses as (
+    select * from {{ ref("int_expenses_judged") }}
+    where file_rank = 1
+),
+
+fiscal_calendar as (
+    select * from {{ ref("int_fiscal_calendar_judged") }}
+    where file_rank = 1
+),
+
+data_dates as (
+    select cast(transaction_at as date) as date_day from transactions
+    union all
+    select cast(submitted_at as date) from surveys
+    union all
+    select expense_date from expenses
+),
+
+date_range as (
+    select
+        coalesce(min(date_day), current_date) as first_day,
+        coalesce(max(date_day), current_date) as last_day
+    from data_dates
+),
+
+spine as (
+    {{ day_spine(
+        "(select first_day from date_range)", "(select last_day from date_range)"
+    ) }}
+),
+
+final as (
+    select
+        cast(
+            extract(year from spine.date_day) * 10000
+            + extract(month from spine.date_day) * 100
+            + extract(day from spine.date_day)
+            as {{ dbt.type_int() }}
+        ) as date_key,
+        cast({{ iso_day_of_week("spine.date_day") }} as {{ dbt.type_int() }}) as day_of_week,
+        cast(dayofyear(spine.date_day) as {{ dbt.type_int() }}) as day_of_year,
+        cast(weekofyear(spine.date_day) as {{ dbt.type_int() }}) as week_of_year,
+        cast(extract(month from spine.date_day) as {{ dbt.type_int() }}) as month_number,
+        cast(extract(quarter from spine.date_day) as {{ dbt.type_int() }}) as quarter_number,
+        cast(extract(year from spine.date_day) as {{ dbt.type_int() }}) as year_number,
+        fiscal_calendar.fiscal_year,
+        fiscal_calendar.fiscal_quarter,
+        fiscal_calendar.fiscal_month,
+        fiscal_calendar.fiscal_week,
+        {{ iso_day_of_week("spine.date_day") }} in (6, 7) as is_weekend,
+        spine.date_day as date
+    from spine
+    left join fiscal_calendar
+        on spine.date_day = fiscal_calendar.calendar_date
+)
+
+select * from final

@@ -1,0 +1,54 @@
+with
+
+snapshot as (
+    select * from {{ ref("snap_products") }}
+),
+
+versions as (
+    select
+        snapshot.*,
+        row_number() over (
+            partition by product_code order by dbt_valid_from
+        ) as version_number
+    from snapshot
+),
+
+described as (
+    select
+        row_number() over (order by product_code, dbt_valid_from) as product_key,
+        product_code,
+        product_name,
+        product_line,
+        product_family,
+        version_number,
+        msrp,
+        dbt_valid_to is null as is_current,
+        case
+            when version_number = 1 then {{ oldest_timestamp() }}
+            else dbt_valid_from
+        end as valid_from,
+        coalesce(dbt_valid_to, {{ newest_timestamp() }}) as valid_to
+    from versions
+),
+
+unknown_member as (
+    select
+        -1 as product_key,
+        cast(null as {{ dbt.type_string() }}) as product_code,
+        'Unknown' as product_name,
+        'Unknown' as product_line,
+        'Unknown' as product_family,
+        1 as version_number,
+        cast(null as decimal(18, 2)) as msrp,
+        true as is_current,
+        {{ oldest_timestamp() }} as valid_from,
+        {{ newest_timestamp() }} as valid_to
+),
+
+final as (
+    select * from described
+    union all
+    select * from unknown_member
+)
+
+select * from final
