@@ -9,6 +9,6 @@
     invalidate_hard_deletes=True,
 ) }}
 
-select * from {{ ref("int_customers_merged") }}
+    select * from {{ ref("int_customers_merged") }}
 
 {% endsnapshot %}

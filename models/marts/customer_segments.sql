@@ -25,7 +25,7 @@ per_customer as (
         min(order_date) as first_order_date,
         max(order_date) as last_order_date
     from transactions
-    group by customer_id
+    group by 1
 ),
 
 segmented as (
@@ -40,7 +40,9 @@ segmented as (
         ) }} as avg_order_value,
         per_customer.unique_products,
         case
-            when per_customer.total_spent >= {{ var("high_value_threshold") }} then 'High'
+            when
+                per_customer.total_spent >= {{ var("high_value_threshold") }}
+                then 'High'
             when per_customer.total_spent >= {{ var("medium_value_threshold") }}
                 then 'Medium'
             else 'Low'

@@ -8,7 +8,7 @@ versions as (
     select
         snapshot.*,
         row_number() over (
-            partition by customer_id order by dbt_valid_from
+            partition by snapshot.customer_id order by snapshot.dbt_valid_from
         ) as version_number
     from snapshot
 ),
@@ -48,7 +48,10 @@ described as (
         dbt_valid_to is null as is_current,
         case
             when version_number = 1
-                then least(coalesce(created_at, {{ oldest_timestamp() }}), dbt_valid_from)
+                then
+                    least(
+                        coalesce(created_at, {{ oldest_timestamp() }}), dbt_valid_from
+                    )
             else dbt_valid_from
         end as valid_from,
         coalesce(dbt_valid_to, {{ newest_timestamp() }}) as valid_to

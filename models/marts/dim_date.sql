@@ -50,18 +50,21 @@ final as (
             + extract(day from spine.date_day)
             as {{ dbt.type_int() }}
         ) as date_key,
-        cast({{ iso_day_of_week("spine.date_day") }} as {{ dbt.type_int() }}) as day_of_week,
+        cast({{ iso_day_of_week("spine.date_day") }} as {{ dbt.type_int() }})
+            as day_of_week,
         cast(dayofyear(spine.date_day) as {{ dbt.type_int() }}) as day_of_year,
         cast(weekofyear(spine.date_day) as {{ dbt.type_int() }}) as week_of_year,
-        cast(extract(month from spine.date_day) as {{ dbt.type_int() }}) as month_number,
-        cast(extract(quarter from spine.date_day) as {{ dbt.type_int() }}) as quarter_number,
+        cast(extract(month from spine.date_day) as {{ dbt.type_int() }})
+            as month_number,
+        cast(extract(quarter from spine.date_day) as {{ dbt.type_int() }})
+            as quarter_number,
         cast(extract(year from spine.date_day) as {{ dbt.type_int() }}) as year_number,
         fiscal_calendar.fiscal_year,
         fiscal_calendar.fiscal_quarter,
         fiscal_calendar.fiscal_month,
         fiscal_calendar.fiscal_week,
         {{ iso_day_of_week("spine.date_day") }} in (6, 7) as is_weekend,
-        spine.date_day as date
+        spine.date_day as date  -- noqa: RF04
     from spine
     left join fiscal_calendar
         on spine.date_day = fiscal_calendar.calendar_date

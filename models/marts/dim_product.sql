@@ -8,7 +8,7 @@ versions as (
     select
         snapshot.*,
         row_number() over (
-            partition by product_code order by dbt_valid_from
+            partition by snapshot.product_code order by snapshot.dbt_valid_from
         ) as version_number
     from snapshot
 ),

@@ -41,7 +41,8 @@ customer_versions as (
             partition by mapped.transaction_id
             order by
                 case
-                    when mapped.transaction_at >= customers.valid_from
+                    when
+                        mapped.transaction_at >= customers.valid_from
                         and mapped.transaction_at < customers.valid_to then 0
                     when mapped.transaction_at < customers.valid_from then 1
                     else 2
@@ -65,7 +66,8 @@ product_versions as (
             partition by mapped.transaction_id
             order by
                 case
-                    when mapped.transaction_at >= products.valid_from
+                    when
+                        mapped.transaction_at >= products.valid_from
                         and mapped.transaction_at < products.valid_to then 0
                     when mapped.transaction_at < products.valid_from then 1
                     else 2
@@ -87,7 +89,7 @@ order_sales as (
         sum(amount) as order_sale_amount
     from transactions
     where amount > 0 and status <> 'Cancelled'
-    group by order_number
+    group by 1
 ),
 
 ruled as (
@@ -124,11 +126,13 @@ ruled as (
         mapped.transaction_at
     from mapped
     left join customer_versions
-        on mapped.transaction_id = customer_versions.transaction_id
-        and customer_versions.version_choice = 1
+        on
+            mapped.transaction_id = customer_versions.transaction_id
+            and customer_versions.version_choice = 1
     left join product_versions
-        on mapped.transaction_id = product_versions.transaction_id
-        and product_versions.version_choice = 1
+        on
+            mapped.transaction_id = product_versions.transaction_id
+            and product_versions.version_choice = 1
     left join order_sales
         on mapped.order_number = order_sales.order_number
 ),

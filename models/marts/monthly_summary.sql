@@ -11,12 +11,14 @@ monthly as (
     select
         extract(year from order_date) as year_number,
         extract(month from order_date) as month_number,
-        sum(case when transaction_type = 'Sale' then total_amount else 0 end) as total_sales,
+        sum(case when transaction_type = 'Sale' then total_amount else 0 end)
+            as total_sales,
         sum(
             case when transaction_type = 'Refund' then abs(total_amount) else 0 end
         ) as total_refunds,
         sum(restocking_fee) as total_restocking_fees,
-        sum(case when transaction_type = 'Sale' then abs(quantity) else 0 end) as items_sold,
+        sum(case when transaction_type = 'Sale' then abs(quantity) else 0 end)
+            as items_sold,
         sum(
             case when transaction_type = 'Refund' then abs(quantity) else 0 end
         ) as items_refunded,
@@ -34,7 +36,8 @@ final as (
         cast(month_number as {{ dbt.type_int() }}) as month_number,
         {{ money("total_sales") }} as total_sales,
         {{ money("total_refunds") }} as total_refunds,
-        {{ money("total_sales - total_refunds + total_restocking_fees") }} as net_revenue,
+        {{ money("total_sales - total_refunds + total_restocking_fees") }}
+            as net_revenue,
         items_sold,
         items_refunded,
         {{ money("total_restocking_fees") }} as total_restocking_fees,

@@ -20,11 +20,15 @@ per_product as (
         sum(transactions.quantity) as total_quantity,
         count(
             distinct case
-                when transactions.transaction_type = 'Sale' then transactions.order_number
+                when
+                    transactions.transaction_type = 'Sale'
+                    then transactions.order_number
             end
         ) as order_count,
         avg(
-            case when transactions.transaction_type = 'Sale' then transactions.unit_price end
+            case
+                when transactions.transaction_type = 'Sale' then transactions.unit_price
+            end
         ) as avg_price
     from transactions
     group by 1, 2

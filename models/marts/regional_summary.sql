@@ -18,12 +18,19 @@ per_quarter as (
         dates.fiscal_year,
         dates.fiscal_quarter,
         sum(
-            case when transactions.transaction_type = 'Sale' then transactions.total_amount
-            else 0 end
+            case
+                when
+                    transactions.transaction_type = 'Sale'
+                    then transactions.total_amount
+                else 0
+            end
         ) as total_sales,
         sum(
-            case when transactions.transaction_type = 'Refund'
-                then abs(transactions.total_amount) else 0 end
+            case
+                when transactions.transaction_type = 'Refund'
+                    then abs(transactions.total_amount)
+                else 0
+            end
         ) as total_refunds,
         sum(transactions.net_amount) as net_revenue
     from transactions

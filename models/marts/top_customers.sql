@@ -14,7 +14,7 @@ customers as (
 ranked as (
     select
         row_number() over (
-            order by segments.total_spent desc, segments.customer_id
+            order by segments.total_spent desc, segments.customer_id asc
         ) as customer_rank,
         segments.customer_id,
         segments.full_name,

@@ -8,26 +8,26 @@
 with
 
 {% for entity, model, key in entities -%}
-{{ entity }}_rejected as (
-    select
-        '{{ entity }}' as file_type,
-        file_name,
-        {{ key }} as record_key,
-        rejection_reason as reason,
-        raw_record,
-        load_id,
-        file_row_number
-    from {{ ref(model) }}
-    where rejection_reason is not null
-),
+    {{ entity }}_rejected as (
+        select
+            '{{ entity }}' as file_type,
+            file_name,
+            {{ key }} as record_key,
+            rejection_reason as reason,
+            raw_record,
+            load_id,
+            file_row_number
+        from {{ ref(model) }}
+        where rejection_reason is not null
+    ),
 
 {% endfor -%}
 unioned as (
     {%- for entity, model, key in entities %}
-    select * from {{ entity }}_rejected
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+        select * from {{ entity }}_rejected
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 )
 

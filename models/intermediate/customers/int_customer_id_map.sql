@@ -45,8 +45,9 @@ mapped as (
         customers.email
     from customers
     left join survivors
-        on customers.email = survivors.email
-        and not customers.is_deleted
+        on
+            customers.email = survivors.email
+            and not customers.is_deleted
 )
 
 select * from mapped

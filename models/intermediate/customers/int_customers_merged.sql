@@ -14,8 +14,9 @@ survivors as (
     select customers.*
     from customers
     inner join id_map
-        on customers.customer_id = id_map.customer_id
-        and id_map.customer_id = id_map.survivor_customer_id
+        on
+            customers.customer_id = id_map.customer_id
+            and id_map.customer_id = id_map.survivor_customer_id
     where not customers.is_deleted
 ),
 

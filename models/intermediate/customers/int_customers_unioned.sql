@@ -18,15 +18,19 @@ country_codes as (
 ),
 
 unioned as (
-    select *, false as is_deleted from archive_customers
+    select
+        *,
+        false as is_deleted
+    from archive_customers
     union all
     select
         live_customers.*,
         live_deletions.primary_key is not null as is_deleted
     from live_customers
     left join live_deletions
-        on cast(live_customers.customer_id as {{ dbt.type_string() }})
-        = live_deletions.primary_key
+        on
+            cast(live_customers.customer_id as {{ dbt.type_string() }})
+            = live_deletions.primary_key
 ),
 
 with_country as (

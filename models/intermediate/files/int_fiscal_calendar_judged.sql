@@ -1,1 +1,3 @@
-{{ judge_file_rows("fiscal_calendar", ref("stg_files__fiscal_calendar"), "calendar_date") }}
+{{ judge_file_rows(
+    "fiscal_calendar", ref("stg_files__fiscal_calendar"), "calendar_date"
+) }}

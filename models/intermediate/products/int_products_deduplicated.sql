@@ -19,9 +19,9 @@ ranked as (
 deduplicated as (
     select
         products.*,
-        coalesce(updated_at, {{ oldest_timestamp() }}) as version_updated_at
+        coalesce(products.updated_at, {{ oldest_timestamp() }}) as version_updated_at
     from ranked as products
-    where version_rank = 1
+    where products.version_rank = 1
 )
 
 select * from deduplicated

@@ -14,7 +14,10 @@ live_deletions as (
 ),
 
 unioned as (
-    select *, false as is_deleted from archive_products
+    select
+        *,
+        false as is_deleted
+    from archive_products
     union all
     select
         live_products.*,

@@ -38,7 +38,7 @@ by_business_key as (
             ]
         ) }} as business_key_rank
     from by_id
-    where id_rank = 1
+    where by_id.id_rank = 1
 ),
 
 deduplicated as (
@@ -59,7 +59,9 @@ judged as (
         case
             when quantity = 0 then 'zero quantity'
             when amount is null then 'null amount'
-            when quantity is null or unit_price is null then 'null quantity or unit price'
+            when
+                quantity is null or unit_price is null
+                then 'null quantity or unit price'
             when abs(amount - quantity * unit_price) > {{ var("amount_tolerance") }}
                 then 'amount differs from quantity * unit_price'
         end as rejection_reason,

@@ -14,15 +14,19 @@ live_deletions as (
 ),
 
 unioned as (
-    select *, false as is_deleted from archive_transactions
+    select
+        *,
+        false as is_deleted
+    from archive_transactions
     union all
     select
         live_transactions.*,
         live_deletions.primary_key is not null as is_deleted
     from live_transactions
     left join live_deletions
-        on cast(live_transactions.transaction_id as {{ dbt.type_string() }})
-        = live_deletions.primary_key
+        on
+            cast(live_transactions.transaction_id as {{ dbt.type_string() }})
+            = live_deletions.primary_key
 )
 
 select * from unioned

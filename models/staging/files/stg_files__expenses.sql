@@ -23,7 +23,8 @@ renamed as (
         _dlt_load_id as load_id,
         _row_number as file_row_number,
         {{ medallion.parse_decimal("amount") }} as amount,
-        cast({{ medallion.parse_timestamp("trim(expense_date)") }} as date) as expense_date,
+        cast({{ medallion.parse_timestamp("trim(expense_date)") }} as date)
+            as expense_date,
         _file_modified_at as file_modified_at
     from source
 )

@@ -6,15 +6,15 @@
 with
 
 {% if existing is none -%}
-source as (
-    select
-        cast(null as {{ dbt.type_string() }}) as table_name,
-        cast(null as {{ dbt.type_string() }}) as primary_key,
-        cast(null as {{ dbt.type_boolean() }}) as is_deleted,
-        cast(null as {{ dbt.type_timestamp() }}) as detected_at,
-        cast(null as {{ dbt.type_string() }}) as _dlt_load_id
-    where 1 = 0
-),
+    source as (
+        select
+            cast(null as {{ dbt.type_string() }}) as table_name,
+            cast(null as {{ dbt.type_string() }}) as primary_key,
+            cast(null as {{ dbt.type_boolean() }}) as is_deleted,
+            cast(null as {{ dbt.type_timestamp() }}) as detected_at,
+            cast(null as {{ dbt.type_string() }}) as _dlt_load_id
+        where 1 = 0
+    ),
 {%- else -%}
 source as (
     select * from {{ relation }}
