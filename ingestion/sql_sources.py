@@ -177,28 +177,28 @@ def select_tables(
 def table_fingerprint(engine: Engine, table: str) -> str:
     """A cheap signature of a table's content, to skip re-copying unchanged history.
 
-    Row count and the newest ``updated_at`` everywhere; MySQL adds ``CHECKSUM TABLE``
-    (computed in the server, nothing crosses the wire); a SQLite file adds its size and
-    modification time.
+    MySQL computes ``CHECKSUM TABLE`` in the server; elsewhere the database computes
+    the row count and, per column, the sum of its values (numbers) or of their text
+    lengths, plus the newest ``updated_at``. Nothing but one row crosses the wire.
     """
-    inspector = sa.inspect(engine)
-    columns = {c["name"] for c in inspector.get_columns(table)}
     quoted = engine.dialect.identifier_preparer.quote(table)
-    parts: list[str] = []
     with engine.connect() as conn:
-        if "updated_at" in columns:
-            row = conn.execute(
-                sa.text(f"select count(*), max(updated_at) from {quoted}")  # noqa: S608
-            ).one()
-        else:
-            row = conn.execute(sa.text(f"select count(*), null from {quoted}")).one()  # noqa: S608
-        parts += [str(row[0]), str(row[1])]
         if engine.dialect.name in ("mysql", "mariadb"):
             checksum = conn.execute(sa.text(f"checksum table {quoted}")).one()
-            parts.append(str(checksum[1]))
-    if engine.dialect.name == "sqlite" and engine.url.database:
-        stat = os.stat(engine.url.database)
-        parts += [str(stat.st_size), str(stat.st_mtime_ns)]
+            count = conn.execute(sa.text(f"select count(*) from {quoted}")).scalar_one()
+            parts = [str(count), str(checksum[1])]
+        else:
+            aggregates = ["count(*)"]
+            for column in sa.inspect(engine).get_columns(table):
+                name = engine.dialect.identifier_preparer.quote(column["name"])
+                if isinstance(column["type"], sa.types.Integer | sa.types.Numeric):
+                    aggregates.append(f"sum({name})")
+                else:
+                    aggregates.append(f"sum(length(cast({name} as varchar)))")
+                if column["name"] == "updated_at":
+                    aggregates.append(f"max({name})")
+            row = conn.execute(sa.text(f"select {', '.join(aggregates)} from {quoted}")).one()
+            parts = [str(value) for value in row]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 

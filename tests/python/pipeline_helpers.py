@@ -1,0 +1,83 @@
+"""Helpers for tests: run the real CLI against real files, SQLite and MariaDB.
+
+Every test that runs the pipeline gets its own warehouse file, its own dbt target
+folder and its own sources, through the same environment variables a user sets.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+MEDALLION = str(Path(sys.executable).parent / "medallion")
+MYSQL = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
+
+
+def pipeline_env(tmp: Path, archive: str, live: str, landing: Path | str) -> dict[str, str]:
+    """The environment of one isolated pipeline: sources, warehouse, dbt folders."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("SOURCES__", "MEDALLION_", "DBT_"))
+    }
+    env.update(
+        {
+            "SOURCES__ARCHIVE__CREDENTIALS": archive,
+            "SOURCES__LIVE__CREDENTIALS": live,
+            "SOURCES__FILES__BUCKET_URL": str(landing),
+            "MEDALLION_DUCKDB_PATH": str(tmp / "warehouse" / "medallion.duckdb"),
+            "DBT_TARGET_PATH": str(tmp / "dbt_target"),
+            "DBT_LOG_PATH": str(tmp / "dbt_logs"),
+            "COLUMNS": "200",  # wide enough that summary tables are not truncated
+        }
+    )
+    return env
+
+
+def run_cli(
+    args: list[str], env: dict[str, str], expect: int | None = 0, timeout: int = 600
+) -> subprocess.CompletedProcess[str]:
+    """Run ``medallion ARGS`` as a user would; assert its exit code unless told not to."""
+    result = subprocess.run(
+        [MEDALLION, *args],
+        env=env,
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if expect is not None:
+        assert result.returncode == expect, (
+            f"medallion {' '.join(args)} exited {result.returncode}, expected {expect}\n"
+            f"--- stdout\n{result.stdout[-6000:]}\n--- stderr\n{result.stderr[-6000:]}"
+        )
+    return result
+
+
+def summary_counts(output: str) -> dict[str, tuple[int, int]]:
+    """Parse the ingestion summary table: ``schema.table -> (extracted, loaded)``."""
+    counts = {}
+    for line in output.splitlines():
+        cells = [c.strip() for c in line.replace("┃", "│").split("│")]
+        cells = [c for c in cells if c != ""]
+        if len(cells) >= 3 and cells[0].startswith("raw_") and "." in cells[0]:
+            counts[cells[0]] = (int(cells[1].replace(",", "")), int(cells[2].replace(",", "")))
+    return counts
+
+
+def query(warehouse: Path | str, sql: str) -> list[tuple[Any, ...]]:
+    """Read the warehouse (read-only, one result at a time)."""
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def table_rows(warehouse: Path | str, table: str) -> list[tuple[Any, ...]]:
+    """Every row of a table, sorted, for whole-table equality checks."""
+    return sorted(query(warehouse, f"select * from {table}"), key=repr)
