@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 import time
 from pathlib import Path
@@ -147,7 +148,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
     from .transform import run_dbt
 
     outcome = run_dbt(["docs", "generate", "--static"], target=args.target)
-    site = PROJECT_DIR / "target" / "static_index.html"
+    site = Path(os.environ.get("DBT_TARGET_PATH") or PROJECT_DIR / "target") / "static_index.html"
     console.print(f"Docs site ({outcome.seconds:.1f} s): {site}")
     if args.serve:
         import functools
@@ -232,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from .pipelines import IngestFailed
     from .sql_sources import SourceUnavailable
     from .transform import BuildFailed
 
@@ -240,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         console.print(f"[bold red]Configuration error:[/bold red] {redact(str(exc))}")
         return EXIT_CONFIG
-    except (SourceUnavailable, BuildFailed) as exc:
+    except (SourceUnavailable, IngestFailed, BuildFailed) as exc:
         console.print(f"[bold red]Failed:[/bold red] {redact(str(exc))}")
         return EXIT_FAILED
 

@@ -20,7 +20,11 @@ from typing import Any
 import dlt
 
 from . import files, sql_sources
-from .settings import RAW_SCHEMAS, SourceSettings, warehouse_path
+from .settings import RAW_SCHEMAS, SourceSettings, redact, warehouse_path
+
+
+class IngestFailed(Exception):
+    """A pipeline step failed; the message names the source and the step."""
 
 
 @dataclass
@@ -228,8 +232,18 @@ def ingest(
     progress: Progress | None = None,
 ) -> list[TableReport]:
     """Run the pipelines (all three by default) and return one report per table."""
+    from dlt.pipeline.exceptions import PipelineStepFailed
+
     progress = progress or (lambda message: None)
     reports: list[TableReport] = []
     for name in only or list(INGESTERS):
-        reports += INGESTERS[name](settings, full_refresh, progress)
+        try:
+            reports += INGESTERS[name](settings, full_refresh, progress)
+        except PipelineStepFailed as exc:
+            cause = exc.exception if getattr(exc, "exception", None) else exc
+            reason = redact(str(cause)).strip().splitlines()[-1]
+            raise IngestFailed(
+                f"The {name} pipeline failed at its {exc.step} step: {reason}. What was loaded "
+                "before this run is unchanged; fix the cause and run again."
+            ) from None
     return reports

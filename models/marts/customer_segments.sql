@@ -34,10 +34,9 @@ segmented as (
         customers.full_name,
         {{ money("per_customer.total_spent") }} as total_spent,
         per_customer.order_count,
-        {{ money(
-            "case when per_customer.order_count > 0"
-            ~ " then per_customer.total_spent / per_customer.order_count end"
-        ) }} as avg_order_value,
+        {{ money(money_divide(
+            "per_customer.total_spent", "per_customer.order_count"
+        )) }} as avg_order_value,
         per_customer.unique_products,
         case
             when

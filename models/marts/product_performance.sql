@@ -25,11 +25,16 @@ per_product as (
                     then transactions.order_number
             end
         ) as order_count,
-        avg(
+        sum(
             case
                 when transactions.transaction_type = 'Sale' then transactions.unit_price
             end
-        ) as avg_price
+        ) as sale_price_sum,
+        count(
+            case
+                when transactions.transaction_type = 'Sale' then transactions.unit_price
+            end
+        ) as sale_line_count
     from transactions
     group by 1, 2
 ),
@@ -42,7 +47,9 @@ ranked as (
         {{ money("per_product.total_revenue") }} as total_revenue,
         per_product.total_quantity,
         per_product.order_count,
-        {{ money("per_product.avg_price") }} as avg_price,
+        {{ money(money_divide(
+            "per_product.sale_price_sum", "per_product.sale_line_count"
+        )) }} as avg_price,
         dense_rank() over (
             partition by per_product.territory order by per_product.total_revenue desc
         ) as revenue_rank,
