@@ -12,7 +12,8 @@ crashed run had extracted but not loaded is always safe.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,48 +123,49 @@ def _run_pipeline(
         report.seconds += spread
 
 
+@contextmanager
+def _database(name: str, url: str) -> Iterator[tuple[Any, list[str], dlt.Pipeline]]:
+    """Open one source database: its engine (checked), its tables and its pipeline."""
+    engine = sql_sources.make_engine(url)
+    try:
+        sql_sources.check_reachable(name, engine)
+        tables = sql_sources.select_tables(
+            engine,
+            _config(f"sources.{name}.include_tables", []),
+            _config(f"sources.{name}.exclude_tables", []),
+        )
+        yield engine, tables, make_pipeline(name)
+    finally:
+        engine.dispose()
+
+
+def _backend(name: str) -> tuple[str, int]:
+    return (
+        _config(f"sources.{name}.backend", "pyarrow"),
+        int(_config(f"sources.{name}.chunk_size", 100_000)),
+    )
+
+
 def ingest_archive(
     settings: SourceSettings, full_refresh: bool, progress: Progress
 ) -> list[TableReport]:
     """Copy the archive whole, table by table, skipping tables whose content is unchanged."""
-    engine = sql_sources.make_engine(settings.archive_url)
-    try:
-        sql_sources.check_reachable("archive", engine)
-        tables = sql_sources.select_tables(
-            engine,
-            _config("sources.archive.include_tables", []),
-            _config("sources.archive.exclude_tables", []),
-        )
-        pipeline = make_pipeline("archive")
+    with _database("archive", settings.archive_url) as (engine, tables, pipeline):
         _fresh_from_warehouse(pipeline)
         previous = sql_sources.stored_fingerprints(pipeline.state)
         plan = sql_sources.plan_archive(engine, tables, previous, full_refresh)
         reports = {t: TableReport("raw_archive", t, note="unchanged") for t in plan.unchanged}
-        resources = sql_sources.archive_resources(
-            engine,
-            plan,
-            _config("sources.archive.backend", "pyarrow"),
-            int(_config("sources.archive.chunk_size", 100_000)),
-        )
+        resources = sql_sources.archive_resources(engine, plan, *_backend("archive"))
         _run_pipeline(pipeline, resources, reports, progress)
         return list(reports.values())
-    finally:
-        engine.dispose()
 
 
 def ingest_live(
     settings: SourceSettings, full_refresh: bool, progress: Progress
 ) -> list[TableReport]:
-    """Copy what changed in the live database since the last run (by ``updated_at``)."""
-    engine = sql_sources.make_engine(settings.live_url)
-    try:
-        sql_sources.check_reachable("live", engine)
-        tables = sql_sources.select_tables(
-            engine,
-            _config("sources.live.include_tables", []),
-            _config("sources.live.exclude_tables", []),
-        )
-        pipeline = make_pipeline("live")
+    """Copy what changed in the live database since the last run (by ``updated_at``),
+    then record the rows deleted at source."""
+    with _database("live", settings.live_url) as (engine, tables, pipeline):
         if full_refresh:
             pipeline.drop()  # start the cursors over; replace drops rows deleted at source
         else:
@@ -171,8 +173,7 @@ def ingest_live(
         resources = sql_sources.live_resources(
             engine,
             tables,
-            _config("sources.live.backend", "pyarrow"),
-            int(_config("sources.live.chunk_size", 100_000)),
+            *_backend("live"),
             _config("sources.live.incremental_column", "updated_at"),
         )
         if full_refresh:
@@ -184,7 +185,7 @@ def ingest_live(
         with pipeline.sql_client() as client:
             tombstones = sql_sources.detect_deletions(engine, client, tables)
         if tombstones:
-            deleted = {}
+            deleted: dict[str, int] = {}
             for tombstone in tombstones:
                 sign = 1 if tombstone["is_deleted"] else -1
                 deleted[tombstone["table_name"]] = deleted.get(tombstone["table_name"], 0) + sign
@@ -193,8 +194,6 @@ def ingest_live(
                 if table in reports:
                     reports[table].note = f"{count:+d} deleted at source"
         return list(reports.values())
-    finally:
-        engine.dispose()
 
 
 def ingest_files(

@@ -133,6 +133,16 @@ counts as (
         union all
         select * from {{ model }}_counts
     {%- endfor %}
+),
+
+final as (
+    select
+        silver_table,
+        cast(rows_in as {{ dbt.type_bigint() }}) as rows_in,
+        cast(rows_out as {{ dbt.type_bigint() }}) as rows_out,
+        cast(duplicates_removed as {{ dbt.type_bigint() }}) as duplicates_removed,
+        cast(rows_quarantined as {{ dbt.type_bigint() }}) as rows_quarantined
+    from counts
 )
 
-select * from counts
+select * from final

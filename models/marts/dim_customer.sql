@@ -1,16 +1,7 @@
 with
 
-snapshot as (
-    select * from {{ ref("snap_customers") }}
-),
-
 versions as (
-    select
-        snapshot.*,
-        row_number() over (
-            partition by snapshot.customer_id order by snapshot.dbt_valid_from
-        ) as version_number
-    from snapshot
+    {{ snapshot_versions(ref("snap_customers"), "customer_id") }}
 ),
 
 described as (
@@ -50,7 +41,7 @@ described as (
             when version_number = 1
                 then
                     least(
-                        coalesce(created_at, {{ oldest_timestamp() }}), dbt_valid_from
+                        coalesce(first_created_at, {{ oldest_timestamp() }}), dbt_valid_from
                     )
             else dbt_valid_from
         end as valid_from,

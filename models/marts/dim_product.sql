@@ -1,16 +1,7 @@
 with
 
-snapshot as (
-    select * from {{ ref("snap_products") }}
-),
-
 versions as (
-    select
-        snapshot.*,
-        row_number() over (
-            partition by snapshot.product_code order by snapshot.dbt_valid_from
-        ) as version_number
-    from snapshot
+    {{ snapshot_versions(ref("snap_products"), "product_code") }}
 ),
 
 described as (

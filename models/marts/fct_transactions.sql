@@ -39,19 +39,9 @@ customer_versions as (
         customers.customer_key,
         row_number() over (
             partition by mapped.transaction_id
-            order by
-                case
-                    when
-                        mapped.transaction_at >= customers.valid_from
-                        and mapped.transaction_at < customers.valid_to then 0
-                    when mapped.transaction_at < customers.valid_from then 1
-                    else 2
-                end,
-                case
-                    when mapped.transaction_at < customers.valid_from
-                        then customers.valid_from
-                end,
-                customers.valid_from desc
+            order by {{ version_choice(
+                "mapped.transaction_at", "customers.valid_from", "customers.valid_to"
+            ) }}
         ) as version_choice
     from mapped
     inner join customers
@@ -64,19 +54,9 @@ product_versions as (
         products.product_key,
         row_number() over (
             partition by mapped.transaction_id
-            order by
-                case
-                    when
-                        mapped.transaction_at >= products.valid_from
-                        and mapped.transaction_at < products.valid_to then 0
-                    when mapped.transaction_at < products.valid_from then 1
-                    else 2
-                end,
-                case
-                    when mapped.transaction_at < products.valid_from
-                        then products.valid_from
-                end,
-                products.valid_from desc
+            order by {{ version_choice(
+                "mapped.transaction_at", "products.valid_from", "products.valid_to"
+            ) }}
         ) as version_choice
     from mapped
     inner join products

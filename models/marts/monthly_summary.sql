@@ -38,8 +38,8 @@ final as (
         {{ money("total_refunds") }} as total_refunds,
         {{ money("total_sales - total_refunds + total_restocking_fees") }}
             as net_revenue,
-        items_sold,
-        items_refunded,
+        cast(items_sold as {{ dbt.type_bigint() }}) as items_sold,
+        cast(items_refunded as {{ dbt.type_bigint() }}) as items_refunded,
         {{ money("total_restocking_fees") }} as total_restocking_fees,
         unique_customers,
         order_count

@@ -1,0 +1,54 @@
+{#- History: "The first version of a customer is valid from its created_at (or the
+    beginning of time), so every historical transaction finds a version." Stated
+    strictly: no line of fct_transactions predates the validity of the customer (or
+    product) version it points at, so an as-of join (valid_from <= transaction_at <
+    valid_to) finds it too. A survivor of spec rule 3 inherits the transactions of
+    the ids merged into it, so its first version starts at the earliest created_at
+    of the whole group (int_customers_merged.first_created_at). Returns each line
+    that no version covers. -#}
+
+with
+
+transactions as (
+    select * from {{ ref("fct_transactions") }}
+),
+
+customers as (
+    select * from {{ ref("dim_customer") }}
+    where customer_key <> -1
+),
+
+products as (
+    select * from {{ ref("dim_product") }}
+    where product_key <> -1
+),
+
+customer_lines as (
+    select
+        transactions.transaction_id,
+        'customer' as dimension,
+        cast(transactions.customer_id as {{ dbt.type_string() }}) as dimension_key,
+        transactions.transaction_at,
+        customers.valid_from
+    from transactions
+    inner join customers
+        on transactions.customer_key = customers.customer_key
+    where transactions.transaction_at < customers.valid_from
+),
+
+product_lines as (
+    select
+        transactions.transaction_id,
+        'product' as dimension,
+        transactions.product_code as dimension_key,
+        transactions.transaction_at,
+        products.valid_from
+    from transactions
+    inner join products
+        on transactions.product_key = products.product_key
+    where transactions.transaction_at < products.valid_from
+)
+
+select * from customer_lines
+union all
+select * from product_lines

@@ -1,0 +1,57 @@
+{#- gold.md, quarantine, both ways: every line of fct_transactions passes the rules (a
+    non-zero quantity, an amount, |amount - quantity * unit_price| <= var
+    `amount_tolerance`), and every row of transactions_rejected breaks the rule its
+    reason names. Returns each row on the wrong side. -#}
+with
+
+transactions as (
+    select * from {{ ref("fct_transactions") }}
+),
+
+rejected as (
+    select * from {{ ref("transactions_rejected") }}
+),
+
+facts_breaking_a_rule as (
+    select
+        transaction_id,
+        'fct_transactions' as model_name,
+        cast(null as {{ dbt.type_string() }}) as reason,
+        quantity,
+        unit_price,
+        total_amount as amount
+    from transactions
+    where
+        quantity is null
+        or quantity = 0
+        or unit_price is null
+        or total_amount is null
+        or abs(total_amount - quantity * unit_price) > {{ var("amount_tolerance") }}
+),
+
+rejections_without_cause as (
+    select
+        transaction_id,
+        'transactions_rejected' as model_name,
+        reason,
+        quantity,
+        unit_price,
+        amount
+    from rejected
+    where not (
+        (reason = 'zero quantity' and quantity = 0)
+        or (reason = 'null amount' and amount is null)
+        or (
+            reason = 'null quantity or unit price'
+            and (quantity is null or unit_price is null)
+        )
+        or (
+            reason = 'amount differs from quantity * unit_price'
+            and abs(amount - quantity * unit_price) > {{ var("amount_tolerance") }}
+        )
+    )
+)
+
+select * from facts_breaking_a_rule
+union all
+select * from rejections_without_cause
