@@ -164,6 +164,40 @@ def cmd_docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from .serve import export_marts
+
+    out = Path(args.out)
+    started = time.perf_counter()
+    written = export_marts(args.target, out)
+    table = Table(
+        title=f"Parquet export to {out} ({time.perf_counter() - started:.1f} s)",
+        title_justify="left",
+    )
+    table.add_column("mart")
+    table.add_column("rows", justify="right")
+    for mart, rows in sorted(written.items()):
+        table.add_row(f"{mart}.parquet", f"{rows:,}")
+    console.print(table)
+    return 0
+
+
+def cmd_bi(args: argparse.Namespace) -> int:
+    from .serve import BIAccount, MySQLServer, grant_bi_account, write_pbids
+
+    server = MySQLServer.from_environment()
+    if args.action == "grant":
+        account = BIAccount.from_environment()
+        marts = grant_bi_account(server, account)
+        console.print(
+            f"BI account {account.user!r}@{account.host!r}: select on `{marts}` only "
+            f"({server.host}:{server.port})."
+        )
+    path = write_pbids(Path(args.pbids), server)
+    console.print(f"Power BI connection file: {path}")
+    return 0
+
+
 # --- parser ----------------------------------------------------------------------------
 
 
@@ -228,6 +262,25 @@ def build_parser() -> argparse.ArgumentParser:
     docs.add_argument("--serve", action="store_true", help="serve it on localhost")
     docs.add_argument("--port", type=int, default=8080)
     docs.set_defaults(func=cmd_docs)
+
+    export = commands.add_parser("export", help="write every mart as a Parquet file")
+    add_target(export)
+    export.add_argument(
+        "--out", default="warehouse/export", help="folder for the files (default warehouse/export)"
+    )
+    export.set_defaults(func=cmd_export)
+
+    bi = commands.add_parser("bi", help="serve the MySQL marts to Power BI")
+    bi.add_argument(
+        "action",
+        choices=["grant", "pbids"],
+        help="grant: create or reset the read-only BI account (MEDALLION_BI_USER, "
+        "MEDALLION_BI_PASSWORD) and write the .pbids file; pbids: only write the file",
+    )
+    bi.add_argument(
+        "--pbids", default="warehouse/medallion-marts.pbids", help="where to write the .pbids file"
+    )
+    bi.set_defaults(func=cmd_bi)
     return parser
 
 

@@ -41,7 +41,8 @@ described as (
             when version_number = 1
                 then
                     least(
-                        coalesce(first_created_at, {{ oldest_timestamp() }}), dbt_valid_from
+                        coalesce(first_created_at, {{ oldest_timestamp() }}),
+                        dbt_valid_from
                     )
             else dbt_valid_from
         end as valid_from,
