@@ -8,15 +8,22 @@ adds is what MySQL's history makes necessary:
   that stores them as text;
 * the connection always speaks ``utf8mb4``, so ``latin1`` tables and 4-byte Unicode
   arrive as the same characters;
+* MySQL types no Arrow/DuckDB type holds whole are converted in the server: ``TIME``
+  (a duration up to 838 hours) and ``SET`` to their text, ``DECIMAL`` wider than 38
+  digits to its exact text, ``BIGINT UNSIGNED`` to ``DECIMAL(20, 0)``;
 * the archive, read-only history, is copied whole but only when it changed: a
   fingerprint per table is kept in the pipeline state, which lives in the warehouse;
-* the live database is incremental on ``updated_at`` and merged on its primary key.
+* the live database is incremental on ``updated_at`` and merged on its primary key; a
+  row changed without moving past the last ``updated_at`` is still loaded, a row
+  without an ``updated_at`` (a zero date) only when it changed, and a table without a
+  primary key is replaced only when it changed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import warnings
 from collections.abc import Iterable
@@ -24,6 +31,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import dlt
+import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 from dlt.sources.sql_database import sql_database
 from sqlalchemy.engine import Engine
@@ -126,12 +135,72 @@ def type_adapter(sql_type: Any) -> Any:
     return sql_type
 
 
+# Arrow's decimal128 and DuckDB's DECIMAL hold at most 38 digits; MySQL's up to 65.
+MAX_DECIMAL_PRECISION = 38
+
+
+def mysql_read_as(sql_type: Any) -> Any | None:
+    """The type a MySQL column is read as so that it arrives whole; None when it does as is.
+
+    * ``TIME`` is a signed duration up to 838 hours, not a time of day: read as a time it
+      wraps silently (``-838:59:59`` would land as ``01:00:01``). It is read as its text.
+    * ``SET`` would arrive as a Python set, a JSON list in arbitrary order: read as MySQL's
+      own text, ``'a,c'``.
+    * ``DECIMAL`` wider than 38 digits fits no Arrow or DuckDB decimal: its exact text.
+    * ``BIGINT UNSIGNED`` above 2**63 - 1 overflows a 64-bit integer: ``DECIMAL(20, 0)``.
+    """
+    from sqlalchemy.dialects import mysql
+
+    if isinstance(sql_type, mysql.SET | sa.types.Time):
+        return sa.types.Text()
+    if (
+        isinstance(sql_type, sa.types.Numeric)
+        and not isinstance(sql_type, sa.types.Float)
+        and (sql_type.precision or 0) > MAX_DECIMAL_PRECISION
+    ):
+        return sa.types.Text()
+    if isinstance(sql_type, sa.types.BigInteger) and getattr(sql_type, "unsigned", False):
+        return sa.types.Numeric(20, 0)
+    return None
+
+
+def _mysql_type_adapter(sql_type: Any) -> Any:
+    """Tell dlt the types of the columns ``_mysql_query_adapter`` converts."""
+    return mysql_read_as(sql_type) or type_adapter(sql_type)
+
+
+def _mysql_query_adapter(
+    query: Any, table: sa.Table, incremental: Any = None, engine: Any = None
+) -> Any:
+    """Convert, in the server, the columns ``mysql_read_as`` names; the rest as they are.
+
+    Only the selected columns change: the query's filter and order (the incremental
+    cursor's) are kept.
+    """
+    columns = []
+    for column in query.selected_columns:
+        target = mysql_read_as(column.type)
+        if target is None:
+            columns.append(column)
+        else:
+            cast_to = sa.types.CHAR() if isinstance(target, sa.types.Text) else target
+            columns.append(sa.cast(column, cast_to).label(column.name))
+    return query.with_only_columns(*columns)
+
+
 def _adapters(engine: Engine) -> dict[str, Any]:
-    is_sqlite = engine.dialect.name == "sqlite"
-    return {
-        "table_adapter_callback": _sqlite_table_adapter if is_sqlite else table_adapter,
-        "type_adapter_callback": type_adapter,
-    }
+    if engine.dialect.name == "sqlite":
+        return {
+            "table_adapter_callback": _sqlite_table_adapter,
+            "type_adapter_callback": type_adapter,
+        }
+    if engine.dialect.name in ("mysql", "mariadb"):
+        return {
+            "table_adapter_callback": table_adapter,
+            "type_adapter_callback": _mysql_type_adapter,
+            "query_adapter_callback": _mysql_query_adapter,
+        }
+    return {"table_adapter_callback": table_adapter, "type_adapter_callback": type_adapter}
 
 
 def check_reachable(name: str, engine: Engine) -> None:
@@ -274,11 +343,20 @@ def live_resources(
     backend: str,
     chunk_size: int,
     cursor: str = "updated_at",
+    previous_fingerprints: dict[str, str] | None = None,
 ) -> list[Any]:
     """Live tables: incremental on ``cursor`` and merged on the primary key.
 
-    A table without the cursor column is re-read whole and merged; one without a
-    primary key is replaced, since merging needs a key.
+    A table without the cursor column is re-read whole and merged. One without a primary
+    key cannot be merged, so it is replaced, and, like the archive, only when its content
+    changed (its fingerprint is kept in the state; ``previous_fingerprints`` are the ones
+    saved by the last run, read from the active pipeline's state when not given).
+
+    At the incremental boundary dlt re-reads ``cursor >= last value`` and drops the rows
+    it already saw there, recognised by a hash. By default that hash is of the primary
+    key, so a row updated without moving its ``updated_at`` past the last value (same
+    second, or a clock that did not advance) would be dropped for good. The hash here is
+    of the whole row instead: an unchanged row is still skipped, a changed one is loaded.
     """
     if not tables:
         return []
@@ -291,22 +369,113 @@ def live_resources(
         **_adapters(engine),
     )
     inspector = sa.inspect(engine)
+    keys = {t: inspector.get_pk_constraint(t).get("constrained_columns") or [] for t in tables}
+    keyless = [t for t in tables if not keys[t]]
+    fingerprints = {t: table_fingerprint(engine, t) for t in keyless}
+    if previous_fingerprints is None:
+        previous_fingerprints = _active_pipeline_fingerprints() if keyless else {}
     resources = []
     for name, resource in source.resources.items():
-        columns = {c["name"] for c in inspector.get_columns(name)}
-        primary_key = inspector.get_pk_constraint(name).get("constrained_columns") or []
+        columns = [c["name"] for c in inspector.get_columns(name)]
+        primary_key = keys[name]
         if not primary_key:
+            if previous_fingerprints.get(name) == fingerprints[name]:
+                resources.append(_unchanged_resource(name))
+                continue
             resource.apply_hints(write_disposition="replace")
         elif cursor in columns:
             resource.apply_hints(
                 write_disposition="merge",
                 primary_key=primary_key,
-                incremental=dlt.sources.incremental(cursor, on_cursor_value_missing="include"),
+                incremental=dlt.sources.incremental(
+                    cursor,
+                    on_cursor_value_missing="include",
+                    primary_key=tuple(columns),  # dedup the boundary on content, not key
+                ),
             )
+            undated = UndatedRows(name, cursor)
+            if backend == "sqlalchemy":  # rows as dicts
+                resource.add_filter(undated.keep_row)
+            else:  # Arrow tables (a pandas frame passes unfiltered)
+                resource.add_map(undated.filter_table)
         else:
             resource.apply_hints(write_disposition="merge", primary_key=primary_key)
         resources.append(resource)
+    if fingerprints:
+        resources.append(_fingerprint_resource(fingerprints))
     return resources
+
+
+UNDATED_ROW_HASHES = "undated_row_hashes"
+
+
+def _row_digest(row: dict[str, Any]) -> str:
+    text = json.dumps(row, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+class UndatedRows:
+    """Drops the rows without a cursor value that a previous run loaded as they are.
+
+    dlt reads rows whose cursor is NULL on every run (``on_cursor_value_missing``
+    "include": they are neither before nor after the last value). A MySQL zero
+    ``updated_at`` is such a row: it arrives as NULL and ``IS NULL`` matches it. Left
+    alone, every run would load those rows again. A hash of each one is kept in the
+    resource state: an unchanged row is skipped, a changed one is loaded (and merged).
+    ``keep_row`` filters rows (dict backends), ``filter_table`` Arrow tables.
+    """
+
+    def __init__(self, resource_name: str, cursor: str) -> None:
+        self.resource_name = resource_name
+        self.cursor = cursor
+        self.previous: set[str] | None = None
+        self.current: list[str] = []
+
+    def _remember(self, row: dict[str, Any]) -> bool:
+        """Record the row's hash for the next run; True if the last run did not load it."""
+        if self.previous is None:
+            state = dlt.current.resource_state(self.resource_name)
+            self.previous = set(state.get(UNDATED_ROW_HASHES, []))
+            state[UNDATED_ROW_HASHES] = self.current  # this run's rows replace the last's
+        digest = _row_digest(row)
+        self.current.append(digest)
+        return digest not in self.previous
+
+    def keep_row(self, row: dict[str, Any]) -> bool:
+        return row.get(self.cursor) is not None or self._remember(row)
+
+    def filter_table(self, item: Any) -> Any:
+        if not isinstance(item, pa.Table | pa.RecordBatch) or self.cursor not in item.schema.names:
+            return item
+        undated = pc.is_null(item.column(self.cursor))
+        if not pc.any(undated).as_py():
+            return item
+        rows = iter(item.filter(undated).to_pylist())
+        keep = [not flag or self._remember(next(rows)) for flag in undated.to_pylist()]
+        item = item.filter(pa.array(keep))
+        return item if item.num_rows else None
+
+
+def _active_pipeline_fingerprints() -> dict[str, str]:
+    """The fingerprints in the state of the active pipeline (the one being run), if any."""
+    from dlt.common.configuration.container import Container
+    from dlt.common.pipeline import pipeline_state
+
+    state, _ = pipeline_state(Container(), {})
+    return stored_fingerprints(state or {})
+
+
+def _unchanged_resource(name: str) -> Any:
+    """Stands for a keyless table whose content did not change: no rows, no truncation.
+
+    An empty *replace* resource would truncate its table, so this one appends nothing.
+    """
+
+    @dlt.resource(name=name, write_disposition="append")
+    def unchanged() -> Iterable[dict[str, Any]]:
+        yield from ()
+
+    return unchanged
 
 
 # --- hard deletes in live ---------------------------------------------------------------
