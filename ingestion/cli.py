@@ -115,12 +115,18 @@ def _sources(generate_missing: bool):
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from .pipelines import ingest
-    from .settings import warehouse_path
+    from .settings import describe_warehouse
 
     settings = _sources(generate_missing=args.generate_demo)
-    console.print(f"[dim]Warehouse: {warehouse_path()}[/dim]")
+    console.print(f"[dim]Warehouse: {describe_warehouse(args.target)}[/dim]")
     started = time.perf_counter()
-    reports = ingest(settings, only=args.only, full_refresh=args.full_refresh, progress=_progress)
+    reports = ingest(
+        settings,
+        only=args.only,
+        full_refresh=args.full_refresh,
+        progress=_progress,
+        target=args.target,
+    )
     print_ingest_summary(reports, time.perf_counter() - started)
     return 0
 
@@ -139,8 +145,44 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     args.generate_demo = True
     cmd_ingest(args)
+    _check_quality("raw", args.target, "dbt build did not run.")
     args.select = None
-    return cmd_build(args)
+    cmd_build(args)
+    _check_quality("gold", args.target, "The marts were built but break these rules.")
+    return 0
+
+
+def _check_quality(layer: str, target: str, consequence: str = "") -> Path:
+    """Validate one layer with Great Expectations and print its summary; a critical
+    failure raises QualityFailed (warnings are printed and the run goes on)."""
+    from .quality import validate_layer
+
+    report = validate_layer(layer, target, progress=_progress)
+    report.print(console)
+    report.raise_for_critical(consequence)
+    return report.docs_index
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .quality import LAYERS, QualityFailed, data_docs_dir
+
+    layers = LAYERS if args.layer == "all" else (args.layer,)
+    failed: list[QualityFailed] = []
+    for layer in layers:
+        try:
+            _check_quality(layer, args.target)
+        except QualityFailed as exc:
+            failed.append(exc)
+    index = data_docs_dir(args.target) / "index.html"
+    if args.open:
+        import webbrowser
+
+        if os.environ.get("DISPLAY") or os.environ.get("BROWSER") or sys.platform != "linux":
+            webbrowser.open(index.as_uri())
+        console.print(f"Open the Data Docs: {index.as_uri()}")
+    if failed:
+        raise QualityFailed("\n".join(str(exc) for exc in failed))
+    return 0
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
@@ -239,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
 
     ingest = commands.add_parser("ingest", help="run the dlt pipelines into the raw schemas")
+    add_target(ingest)
     add_ingest_options(ingest)
     ingest.add_argument(
         "--generate-demo",
@@ -256,6 +299,21 @@ def build_parser() -> argparse.ArgumentParser:
     add_target(run)
     add_ingest_options(run)
     run.set_defaults(func=cmd_run)
+
+    validate = commands.add_parser(
+        "validate", help="check the raw layer and the marts with Great Expectations"
+    )
+    add_target(validate)
+    validate.add_argument(
+        "--layer",
+        choices=["raw", "gold", "all"],
+        default="all",
+        help="raw: the sources as ingested; gold: the marts; all: both (default)",
+    )
+    validate.add_argument(
+        "--open", action="store_true", help="open the Data Docs site (and print its path)"
+    )
+    validate.set_defaults(func=cmd_validate)
 
     docs = commands.add_parser("docs", help="generate the dbt docs site (one static file)")
     add_target(docs)
@@ -287,6 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from .pipelines import IngestFailed
+    from .quality import QualityFailed
     from .sql_sources import SourceUnavailable
     from .transform import BuildFailed
 
@@ -295,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         console.print(f"[bold red]Configuration error:[/bold red] {redact(str(exc))}")
         return EXIT_CONFIG
-    except (SourceUnavailable, IngestFailed, BuildFailed) as exc:
+    except (SourceUnavailable, IngestFailed, BuildFailed, QualityFailed) as exc:
         console.print(f"[bold red]Failed:[/bold red] {redact(str(exc))}")
         return EXIT_FAILED
 

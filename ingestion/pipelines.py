@@ -3,15 +3,19 @@
 The pipelines' state (incremental cursors, loaded files, archive fingerprints) is kept
 by dlt in the warehouse itself. Before every run the local working copy of that state
 is dropped and restored from the warehouse, so the warehouse is the only truth: point
-``MEDALLION_DUCKDB_PATH`` at a new file, or delete the warehouse, and the next run
-loads everything again instead of reporting "nothing new" into an empty warehouse.
+``MEDALLION_DUCKDB_PATH`` at a new file, or delete the warehouse (or drop the raw
+databases on MySQL), and the next run loads everything again instead of reporting
+"nothing new" into an empty warehouse. The local working folders are per target, server
+and schema prefix, so two warehouses never share one.
 Every write disposition used (replace, merge) is idempotent, so re-extracting what a
 crashed run had extracted but not loaded is always safe.
 """
 
 from __future__ import annotations
 
+import re
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,7 +25,20 @@ from typing import Any
 import dlt
 
 from . import files, sql_sources
-from .settings import RAW_SCHEMAS, SourceSettings, redact, warehouse_path
+from .settings import (
+    MYSQL_COLLATION,
+    MySQLWarehouse,
+    SourceSettings,
+    check_target,
+    describe_warehouse,
+    raw_schema,
+    redact,
+    schema_prefix,
+    warehouse_path,
+)
+
+# dlt's merge on SQLAlchemy (MySQL) builds a subquery SQLAlchemy warns about; harmless.
+warnings.filterwarnings("ignore", message="implicitly coercing SELECT object to scalar subquery")
 
 
 class IngestFailed(Exception):
@@ -48,20 +65,54 @@ def _config(path: str, default: Any) -> Any:
     return default if value is None else value
 
 
-def pipelines_dir(warehouse: Path) -> Path:
-    """dlt's working folders sit beside the warehouse file they belong to."""
-    return warehouse.parent / ".dlt" / warehouse.stem
+def pipelines_dir(target: str = "duckdb") -> Path:
+    """dlt's local working folders of one warehouse: beside the DuckDB file, or, for a
+    MySQL server, in ``.dlt/mysql-<host>-<port>-<prefix>`` beside where the DuckDB file
+    would be. One folder per warehouse and schema prefix, never shared by two."""
+    warehouse = warehouse_path()
+    prefix = schema_prefix()
+    if check_target(target) == "mysql":
+        server = MySQLWarehouse.from_environment()
+        name = f"mysql-{server.host}-{server.port}-{prefix}"
+    else:
+        name = warehouse.stem + (f"-{prefix}" if prefix else "")
+    return warehouse.parent / ".dlt" / re.sub(r"[^A-Za-z0-9_.-]", "_", name)
 
 
-def make_pipeline(source: str, warehouse: Path | None = None) -> dlt.Pipeline:
-    """The pipeline of one source, writing to its raw schema in the DuckDB warehouse."""
-    warehouse = warehouse or warehouse_path()
+# Every database dlt creates on MySQL (raw datasets and their `_staging` twins) is
+# utf8mb4 with the binary collation, like the ones dbt creates
+# (macros/adapters/mysql__create_schema.sql): strings compare as on DuckDB, and raw,
+# staging and dbt tables never meet with two collations ("illegal mix of collations").
+MYSQL_SESSION = {
+    "collation": MYSQL_COLLATION,
+    "init_command": (
+        f"set character_set_server = 'utf8mb4', collation_server = '{MYSQL_COLLATION}'"
+    ),
+}
+
+
+def destination(target: str = "duckdb") -> Any:
+    """The dlt destination of a warehouse target: the DuckDB file, or the MySQL server
+    through dlt's SQLAlchemy destination (each dataset is one MySQL database)."""
+    if check_target(target) == "mysql":
+        return dlt.destinations.sqlalchemy(
+            credentials=MySQLWarehouse.from_environment().url(),
+            engine_kwargs={"connect_args": MYSQL_SESSION},
+        )
+    warehouse = warehouse_path()
     warehouse.parent.mkdir(parents=True, exist_ok=True)
+    return dlt.destinations.duckdb(str(warehouse))
+
+
+def make_pipeline(source: str, target: str = "duckdb") -> dlt.Pipeline:
+    """The pipeline of one source, writing to its raw schema in the target's warehouse."""
+    folder = pipelines_dir(target)
+    folder.mkdir(parents=True, exist_ok=True)
     return dlt.pipeline(
         pipeline_name=f"medallion_{source}",
-        destination=dlt.destinations.duckdb(str(warehouse)),
-        dataset_name=RAW_SCHEMAS[source],
-        pipelines_dir=str(pipelines_dir(warehouse)),
+        destination=destination(target),
+        dataset_name=raw_schema(source),
+        pipelines_dir=str(folder),
         progress=None,
     )
 
@@ -124,7 +175,7 @@ def _run_pipeline(
 
 
 @contextmanager
-def _database(name: str, url: str) -> Iterator[tuple[Any, list[str], dlt.Pipeline]]:
+def _database(name: str, url: str, target: str) -> Iterator[tuple[Any, list[str], dlt.Pipeline]]:
     """Open one source database: its engine (checked), its tables and its pipeline."""
     engine = sql_sources.make_engine(url)
     try:
@@ -134,7 +185,7 @@ def _database(name: str, url: str) -> Iterator[tuple[Any, list[str], dlt.Pipelin
             _config(f"sources.{name}.include_tables", []),
             _config(f"sources.{name}.exclude_tables", []),
         )
-        yield engine, tables, make_pipeline(name)
+        yield engine, tables, make_pipeline(name, target)
     finally:
         engine.dispose()
 
@@ -147,25 +198,27 @@ def _backend(name: str) -> tuple[str, int]:
 
 
 def ingest_archive(
-    settings: SourceSettings, full_refresh: bool, progress: Progress
+    settings: SourceSettings, full_refresh: bool, progress: Progress, target: str = "duckdb"
 ) -> list[TableReport]:
     """Copy the archive whole, table by table, skipping tables whose content is unchanged."""
-    with _database("archive", settings.archive_url) as (engine, tables, pipeline):
+    with _database("archive", settings.archive_url, target) as (engine, tables, pipeline):
         _fresh_from_warehouse(pipeline)
         previous = sql_sources.stored_fingerprints(pipeline.state)
         plan = sql_sources.plan_archive(engine, tables, previous, full_refresh)
-        reports = {t: TableReport("raw_archive", t, note="unchanged") for t in plan.unchanged}
+        reports = {
+            t: TableReport(pipeline.dataset_name, t, note="unchanged") for t in plan.unchanged
+        }
         resources = sql_sources.archive_resources(engine, plan, *_backend("archive"))
         _run_pipeline(pipeline, resources, reports, progress)
         return list(reports.values())
 
 
 def ingest_live(
-    settings: SourceSettings, full_refresh: bool, progress: Progress
+    settings: SourceSettings, full_refresh: bool, progress: Progress, target: str = "duckdb"
 ) -> list[TableReport]:
     """Copy what changed in the live database since the last run (by ``updated_at``),
     then record the rows deleted at source."""
-    with _database("live", settings.live_url) as (engine, tables, pipeline):
+    with _database("live", settings.live_url, target) as (engine, tables, pipeline):
         if full_refresh:
             pipeline.drop()  # start the cursors over; replace drops rows deleted at source
         else:
@@ -197,7 +250,7 @@ def ingest_live(
 
 
 def ingest_files(
-    settings: SourceSettings, full_refresh: bool, progress: Progress
+    settings: SourceSettings, full_refresh: bool, progress: Progress, target: str = "duckdb"
 ) -> list[TableReport]:
     """Load every landing file not loaded before."""
     bucket = settings.bucket_url
@@ -208,17 +261,31 @@ def ingest_files(
     patterns = list(
         _config("sources.files.file_patterns", ["fiscal_calendar*.csv", "surveys/*.csv"])
     )
-    pipeline = make_pipeline("files")
+    pipeline = make_pipeline("files", target)
     if full_refresh:
         pipeline.drop()
     else:
         _fresh_from_warehouse(pipeline)
     resources = files.landing_resources(bucket, patterns)
     reports = {
-        files.table_name_for(p): TableReport("raw_files", files.table_name_for(p)) for p in patterns
+        files.table_name_for(p): TableReport(pipeline.dataset_name, files.table_name_for(p))
+        for p in patterns
     }
     _run_pipeline(pipeline, resources, reports, progress)
     return list(reports.values())
+
+
+def _reason(cause: BaseException) -> str:
+    """The line of an error that says what went wrong, without a password: a driver's
+    own message (SQLAlchemy adds a link and the SQL after it), else the last line."""
+    driver_error = getattr(cause, "orig", None)
+    text = redact(str(driver_error if driver_error is not None else cause)).strip()
+    lines = [
+        line
+        for line in text.splitlines()
+        if line.strip() and not line.startswith(("(Background on this error", "[SQL:"))
+    ]
+    return lines[-1] if lines else type(cause).__name__
 
 
 INGESTERS = {"archive": ingest_archive, "live": ingest_live, "files": ingest_files}
@@ -229,20 +296,24 @@ def ingest(
     only: list[str] | None = None,
     full_refresh: bool = False,
     progress: Progress | None = None,
+    target: str = "duckdb",
 ) -> list[TableReport]:
-    """Run the pipelines (all three by default) and return one report per table."""
+    """Run the pipelines (all three by default) into the target's warehouse (``duckdb``
+    or ``mysql``) and return one report per table."""
     from dlt.pipeline.exceptions import PipelineStepFailed
 
     progress = progress or (lambda message: None)
     reports: list[TableReport] = []
     for name in only or list(INGESTERS):
         try:
-            reports += INGESTERS[name](settings, full_refresh, progress)
+            reports += INGESTERS[name](settings, full_refresh, progress, target)
         except PipelineStepFailed as exc:
             cause = exc.exception if getattr(exc, "exception", None) else exc
-            reason = redact(str(cause)).strip().splitlines()[-1]
+            where = ""
+            if exc.step == "sync":  # reaching the warehouse to restore the state
+                where = f" (the warehouse: {describe_warehouse(target)})"
             raise IngestFailed(
-                f"The {name} pipeline failed at its {exc.step} step: {reason}. What was loaded "
-                "before this run is unchanged; fix the cause and run again."
+                f"The {name} pipeline failed at its {exc.step} step{where}: {_reason(cause)}. "
+                "What was loaded before this run is unchanged; fix the cause and run again."
             ) from None
     return reports

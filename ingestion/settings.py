@@ -27,6 +27,12 @@ TELEMETRY_OFF = {
 
 RAW_SCHEMAS = {"archive": "raw_archive", "live": "raw_live", "files": "raw_files"}
 
+TARGETS = ("duckdb", "mysql")
+
+# The collation of every MySQL database and connection of the project (dlt's and dbt's,
+# see profiles.yml): binary, so strings compare, group and sort as on DuckDB.
+MYSQL_COLLATION = "utf8mb4_bin"
+
 SETTING_NAMES = {
     "archive": "SOURCES__ARCHIVE__CREDENTIALS",
     "live": "SOURCES__LIVE__CREDENTIALS",
@@ -64,6 +70,79 @@ def warehouse_path() -> Path:
     if not path.is_absolute():
         path = (Path.cwd() / path).resolve()
     return path
+
+
+def schema_prefix() -> str:
+    """``MEDALLION_SCHEMA_PREFIX``: put before every schema (database, on MySQL) the
+    project writes, raw and dbt alike, so several environments can share one server."""
+    prefix = os.environ.get("MEDALLION_SCHEMA_PREFIX", "")
+    # lower case: MySQL's database names are case-sensitive, DuckDB's schemas are not
+    if prefix and not re.fullmatch(r"[a-z0-9_]+", prefix):
+        raise ConfigError(
+            "MEDALLION_SCHEMA_PREFIX may hold only lower-case letters, digits and '_', "
+            f"got {prefix!r}"
+        )
+    return prefix
+
+
+def raw_schema(source: str) -> str:
+    """The raw schema (dlt dataset) of one source, with the environment's prefix."""
+    return schema_prefix() + RAW_SCHEMAS[source]
+
+
+@dataclass(frozen=True)
+class MySQLWarehouse:
+    """The MySQL warehouse server, as ``profiles.yml`` reads it (``MEDALLION_MYSQL_*``)."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+
+    @classmethod
+    def from_environment(cls) -> MySQLWarehouse:
+        port = os.environ.get("MEDALLION_MYSQL_PORT") or "3306"
+        if not port.isdigit():
+            raise ConfigError(f"MEDALLION_MYSQL_PORT is not a port number: {port!r}")
+        return cls(
+            host=os.environ.get("MEDALLION_MYSQL_HOST") or "127.0.0.1",
+            port=int(port),
+            user=os.environ.get("MEDALLION_MYSQL_USER") or "root",
+            password=os.environ.get("MEDALLION_MYSQL_PASSWORD", ""),
+        )
+
+    def url(self) -> str:
+        """A SQLAlchemy URL for dlt: no database (each dataset is one), 4-byte Unicode."""
+        from sqlalchemy.engine import URL
+
+        return URL.create(
+            "mysql+pymysql",
+            username=self.user,
+            password=self.password or None,
+            host=self.host,
+            port=self.port,
+            query={"charset": "utf8mb4"},
+        ).render_as_string(hide_password=False)
+
+    def describe(self) -> str:
+        return f"MySQL {self.user}@{self.host}:{self.port}"
+
+
+def check_target(target: str) -> str:
+    if target not in TARGETS:
+        raise ConfigError(f"Unknown warehouse target {target!r}: use one of {', '.join(TARGETS)}")
+    return target
+
+
+def describe_warehouse(target: str) -> str:
+    """One line naming where a target's warehouse is (never with a password)."""
+    prefix = schema_prefix()
+    where = (
+        MySQLWarehouse.from_environment().describe()
+        if check_target(target) == "mysql"
+        else str(warehouse_path())
+    )
+    return where + (f" (schema prefix {prefix!r})" if prefix else "")
 
 
 def demo_dir() -> Path:

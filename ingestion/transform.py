@@ -7,7 +7,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .settings import PROJECT_DIR, warehouse_path
+from .settings import PROJECT_DIR, check_target, schema_prefix, warehouse_path
 
 
 class BuildFailed(Exception):
@@ -26,8 +26,11 @@ class DbtOutcome:
 
 
 def dbt_environment(target: str) -> None:
-    """Point dbt at the same warehouse file as dlt, whatever the working directory."""
-    os.environ["MEDALLION_TARGET"] = target
+    """Point dbt at the same warehouse as dlt, whatever the working directory: the same
+    DuckDB file, or the same MySQL server (``profiles.yml`` reads ``MEDALLION_MYSQL_*``),
+    with the same schema prefix (read by ``generate_schema_name`` and the sources)."""
+    os.environ["MEDALLION_TARGET"] = check_target(target)
+    os.environ["MEDALLION_SCHEMA_PREFIX"] = schema_prefix()
     os.environ["MEDALLION_DUCKDB_PATH"] = str(warehouse_path())
     warehouse_path().parent.mkdir(parents=True, exist_ok=True)
 

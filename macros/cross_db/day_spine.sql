@@ -2,7 +2,7 @@
     as column `date_day`; up to 100,000 days (273 years). Plain SQL, any warehouse. -#}
 {% macro day_spine(start_date, end_date) -%}
     select
-        cast({{ dbt.dateadd("day", "numbers.day_offset", start_date) }} as date) as date_day
+        cast({{ medallion.date_add("day", "numbers.day_offset", start_date) }} as date) as date_day
     from (
         select
             ones.digit
@@ -16,7 +16,7 @@
         cross join {{ medallion.digits() }} as thousands
         cross join {{ medallion.digits() }} as ten_thousands
     ) as numbers
-    where numbers.day_offset <= {{ dbt.datediff(start_date, end_date, "day") }}
+    where numbers.day_offset <= {{ medallion.date_diff(start_date, end_date, "day") }}
 {%- endmacro %}
 
 {% macro digits() -%}

@@ -3,7 +3,9 @@
     4480.99 / 2 = 2240.495 may land on either side of the half cent; this divides
     integer cents instead. Null when the denominator is 0 or null. -#}
 {% macro money_divide(numerator, denominator) -%}
-    {%- set cents = "cast(abs(" ~ numerator ~ ") * 100 as " ~ dbt.type_bigint() ~ ")" -%}
+    {%- set cents = (
+        "cast(abs(" ~ numerator ~ ") * 100 as " ~ medallion.bigint_type() ~ ")"
+    ) -%}
     {%- set divisor = "(" ~ denominator ~ ")" -%}
     case
         when {{ divisor }} <> 0 then

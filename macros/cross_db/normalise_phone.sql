@@ -1,7 +1,7 @@
 {#- Phone numbers reduced to digits, keeping a leading `+`; null when no digit is left. -#}
 {% macro normalise_phone(expression) -%}
     nullif(
-        {{ dbt.concat([
+        {{ medallion.string_concat([
             "case when trim(" ~ expression ~ ") like '+%' then '+' else '' end",
             medallion.regexp_remove(expression, "[^0-9]")
         ]) }},

@@ -5,11 +5,7 @@
 {%- endmacro %}
 
 {% macro default__oldest_timestamp() -%}
-    cast('1900-01-01 00:00:00' as {{ dbt.type_timestamp() }})
-{%- endmacro %}
-
-{% macro mysql__oldest_timestamp() -%}
-    cast('1900-01-01 00:00:00' as datetime)
+    cast('1900-01-01 00:00:00' as {{ medallion.timestamp_type() }})
 {%- endmacro %}
 
 {#- The end of time: `valid_to` of a current SCD2 version. -#}
@@ -18,9 +14,5 @@
 {%- endmacro %}
 
 {% macro default__newest_timestamp() -%}
-    cast('9999-12-31 00:00:00' as {{ dbt.type_timestamp() }})
-{%- endmacro %}
-
-{% macro mysql__newest_timestamp() -%}
-    cast('9999-12-31 00:00:00' as datetime)
+    cast('9999-12-31 00:00:00' as {{ medallion.timestamp_type() }})
 {%- endmacro %}

@@ -12,9 +12,9 @@
     {%- if existing is none %}
     select
         {%- for column in columns + metadata %}
-        cast(null as {{ dbt.type_bigint() if column == "_row_number"
-            else (dbt.type_timestamp() if column == "_file_modified_at"
-            else dbt.type_string()) }}) as {{ column }}{{ "," if not loop.last }}
+        cast(null as {{ medallion.bigint_type() if column == "_row_number"
+            else (medallion.timestamp_type() if column == "_file_modified_at"
+            else medallion.string_type()) }}) as {{ column }}{{ "," if not loop.last }}
         {%- endfor %}
     where 1 = 0
     {%- else %}
@@ -23,7 +23,7 @@
         {% if column in existing -%}
             {{ adapter.quote(column) }}
         {%- else -%}
-            cast(null as {{ dbt.type_string() }})
+            cast(null as {{ medallion.string_type() }})
         {%- endif %} as {{ column }}{{ "," if not loop.last }}
         {%- endfor %}
     from {{ relation }}

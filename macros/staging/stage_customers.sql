@@ -10,7 +10,7 @@ source as (
 
 renamed as (
     select
-        cast(customer_id as {{ dbt.type_bigint() }}) as customer_id,
+        cast(customer_id as {{ medallion.bigint_type() }}) as customer_id,
         nullif(trim(first_name), '') as first_name,
         nullif(trim(last_name), '') as last_name,
         {{ medallion.normalise_email("email") }} as email,
@@ -30,8 +30,8 @@ renamed as (
             nullif(trim(email), '') is not null
             and {{ medallion.normalise_email("email") }} is null
         ) as has_invalid_email,
-        cast(created_at as {{ dbt.type_timestamp() }}) as created_at,
-        cast(updated_at as {{ dbt.type_timestamp() }}) as updated_at
+        cast(created_at as {{ medallion.timestamp_type() }}) as created_at,
+        cast(updated_at as {{ medallion.timestamp_type() }}) as updated_at
     from source
 )
 

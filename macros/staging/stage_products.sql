@@ -15,7 +15,7 @@ renamed as (
         '{{ source_name }}' as source_system,
         _dlt_load_id as load_id,
         {{ medallion.money("msrp") }} as msrp,
-        cast(updated_at as {{ dbt.type_timestamp() }}) as updated_at
+        cast(updated_at as {{ medallion.timestamp_type() }}) as updated_at
     from source
 )
 

@@ -8,20 +8,20 @@ source as (
 
 renamed as (
     select
-        cast(transaction_id as {{ dbt.type_bigint() }}) as transaction_id,
+        cast(transaction_id as {{ medallion.bigint_type() }}) as transaction_id,
         trim(order_number) as order_number,
-        cast(customer_id as {{ dbt.type_bigint() }}) as customer_id,
+        cast(customer_id as {{ medallion.bigint_type() }}) as customer_id,
         nullif(trim(product_code), '') as product_code,
         trim(status) as status,
         nullif(trim(territory), '') as territory,
         '{{ source_name }}' as source_system,
         _dlt_load_id as load_id,
-        cast(order_line_number as {{ dbt.type_bigint() }}) as order_line_number,
-        cast(quantity as {{ dbt.type_bigint() }}) as quantity,
+        cast(order_line_number as {{ medallion.bigint_type() }}) as order_line_number,
+        cast(quantity as {{ medallion.bigint_type() }}) as quantity,
         {{ medallion.money("unit_price") }} as unit_price,
         {{ medallion.money("amount") }} as amount,
-        cast(transaction_date as {{ dbt.type_timestamp() }}) as transaction_at,
-        cast(updated_at as {{ dbt.type_timestamp() }}) as updated_at
+        cast(transaction_date as {{ medallion.timestamp_type() }}) as transaction_at,
+        cast(updated_at as {{ medallion.timestamp_type() }}) as updated_at
     from source
 )
 

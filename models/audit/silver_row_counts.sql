@@ -74,12 +74,12 @@ transaction_keys as (
         transaction_id,
         case
             when order_number is null or order_line_number is null
-                then {{ dbt.concat([
-                    "'id#'", "cast(transaction_id as " ~ dbt.type_string() ~ ")"
+                then {{ medallion.string_concat([
+                    "'id#'", "cast(transaction_id as " ~ medallion.string_type() ~ ")"
                 ]) }}
-            else {{ dbt.concat([
+            else {{ medallion.string_concat([
                 "order_number", "'#'",
-                "cast(order_line_number as " ~ dbt.type_string() ~ ")"
+                "cast(order_line_number as " ~ medallion.string_type() ~ ")"
             ]) }}
         end as business_key
     from transactions_unioned
@@ -138,10 +138,10 @@ counts as (
 final as (
     select
         silver_table,
-        cast(rows_in as {{ dbt.type_bigint() }}) as rows_in,
-        cast(rows_out as {{ dbt.type_bigint() }}) as rows_out,
-        cast(duplicates_removed as {{ dbt.type_bigint() }}) as duplicates_removed,
-        cast(rows_quarantined as {{ dbt.type_bigint() }}) as rows_quarantined
+        cast(rows_in as {{ medallion.bigint_type() }}) as rows_in,
+        cast(rows_out as {{ medallion.bigint_type() }}) as rows_out,
+        cast(duplicates_removed as {{ medallion.bigint_type() }}) as duplicates_removed,
+        cast(rows_quarantined as {{ medallion.bigint_type() }}) as rows_quarantined
     from counts
 )
 

@@ -10,7 +10,7 @@ described as (
         customer_id,
         first_name,
         last_name,
-        nullif(trim({{ dbt.concat([
+        nullif(trim({{ medallion.string_concat([
             "coalesce(first_name, '')", "' '", "coalesce(last_name, '')"
         ]) }}), '') as full_name,
         email,
@@ -53,19 +53,19 @@ described as (
 unknown_member as (
     select
         -1 as customer_key,
-        cast(null as {{ dbt.type_bigint() }}) as customer_id,
+        cast(null as {{ medallion.bigint_type() }}) as customer_id,
         'Unknown' as first_name,
         'Unknown' as last_name,
         'Unknown' as full_name,
-        cast(null as {{ dbt.type_string() }}) as email,
-        cast(null as {{ dbt.type_string() }}) as phone,
-        cast(null as {{ dbt.type_string() }}) as company_name,
-        cast(null as {{ dbt.type_string() }}) as address_line_1,
-        cast(null as {{ dbt.type_string() }}) as address_line_2,
-        cast(null as {{ dbt.type_string() }}) as city,
-        cast(null as {{ dbt.type_string() }}) as state,
-        cast(null as {{ dbt.type_string() }}) as postal_code,
-        cast(null as {{ dbt.type_string() }}) as country,
+        cast(null as {{ medallion.string_type() }}) as email,
+        cast(null as {{ medallion.string_type() }}) as phone,
+        cast(null as {{ medallion.string_type() }}) as company_name,
+        cast(null as {{ medallion.string_type() }}) as address_line_1,
+        cast(null as {{ medallion.string_type() }}) as address_line_2,
+        cast(null as {{ medallion.string_type() }}) as city,
+        cast(null as {{ medallion.string_type() }}) as state,
+        cast(null as {{ medallion.string_type() }}) as postal_code,
+        cast(null as {{ medallion.string_type() }}) as country,
         1 as version_number,
         cast(0 as decimal(3, 2)) as data_quality_score,
         false as is_active,

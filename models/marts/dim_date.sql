@@ -48,17 +48,18 @@ final as (
             extract(year from spine.date_day) * 10000
             + extract(month from spine.date_day) * 100
             + extract(day from spine.date_day)
-            as {{ dbt.type_int() }}
+            as {{ medallion.int_type() }}
         ) as date_key,
-        cast({{ iso_day_of_week("spine.date_day") }} as {{ dbt.type_int() }})
+        cast({{ iso_day_of_week("spine.date_day") }} as {{ medallion.int_type() }})
             as day_of_week,
-        cast(dayofyear(spine.date_day) as {{ dbt.type_int() }}) as day_of_year,
-        cast(weekofyear(spine.date_day) as {{ dbt.type_int() }}) as week_of_year,
-        cast(extract(month from spine.date_day) as {{ dbt.type_int() }})
+        cast(dayofyear(spine.date_day) as {{ medallion.int_type() }}) as day_of_year,
+        cast(weekofyear(spine.date_day) as {{ medallion.int_type() }}) as week_of_year,
+        cast(extract(month from spine.date_day) as {{ medallion.int_type() }})
             as month_number,
-        cast(extract(quarter from spine.date_day) as {{ dbt.type_int() }})
+        cast(extract(quarter from spine.date_day) as {{ medallion.int_type() }})
             as quarter_number,
-        cast(extract(year from spine.date_day) as {{ dbt.type_int() }}) as year_number,
+        cast(extract(year from spine.date_day) as {{ medallion.int_type() }})
+            as year_number,
         fiscal_calendar.fiscal_year,
         fiscal_calendar.fiscal_quarter,
         fiscal_calendar.fiscal_month,

@@ -25,7 +25,7 @@ described as (
 unknown_member as (
     select
         -1 as product_key,
-        cast(null as {{ dbt.type_string() }}) as product_code,
+        cast(null as {{ medallion.string_type() }}) as product_code,
         'Unknown' as product_name,
         'Unknown' as product_line,
         'Unknown' as product_family,

@@ -9,8 +9,10 @@ expenses as (
 
 monthly as (
     select
-        cast(extract(year from expense_date) as {{ dbt.type_int() }}) as year_number,
-        cast(extract(month from expense_date) as {{ dbt.type_int() }}) as month_number,
+        cast(extract(year from expense_date) as {{ medallion.int_type() }})
+            as year_number,
+        cast(extract(month from expense_date) as {{ medallion.int_type() }})
+            as month_number,
         coalesce(department, 'Unknown') as department,
         coalesce(category, 'Unknown') as category,
         coalesce(currency, 'Unknown') as currency,

@@ -32,14 +32,14 @@ monthly as (
 
 final as (
     select
-        cast(year_number as {{ dbt.type_int() }}) as year_number,
-        cast(month_number as {{ dbt.type_int() }}) as month_number,
+        cast(year_number as {{ medallion.int_type() }}) as year_number,
+        cast(month_number as {{ medallion.int_type() }}) as month_number,
         {{ money("total_sales") }} as total_sales,
         {{ money("total_refunds") }} as total_refunds,
         {{ money("total_sales - total_refunds + total_restocking_fees") }}
             as net_revenue,
-        cast(items_sold as {{ dbt.type_bigint() }}) as items_sold,
-        cast(items_refunded as {{ dbt.type_bigint() }}) as items_refunded,
+        cast(items_sold as {{ medallion.bigint_type() }}) as items_sold,
+        cast(items_refunded as {{ medallion.bigint_type() }}) as items_refunded,
         {{ money("total_restocking_fees") }} as total_restocking_fees,
         unique_customers,
         order_count

@@ -45,7 +45,8 @@ ranked as (
         per_product.product_code,
         coalesce(products.product_line, 'Unknown') as product_line,
         {{ money("per_product.total_revenue") }} as total_revenue,
-        cast(per_product.total_quantity as {{ dbt.type_bigint() }}) as total_quantity,
+        cast(per_product.total_quantity as {{ medallion.bigint_type() }})
+            as total_quantity,
         per_product.order_count,
         {{ money(money_divide(
             "per_product.sale_price_sum", "per_product.sale_line_count"

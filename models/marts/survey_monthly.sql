@@ -9,8 +9,10 @@ responses as (
 
 monthly as (
     select
-        cast(extract(year from submitted_at) as {{ dbt.type_int() }}) as year_number,
-        cast(extract(month from submitted_at) as {{ dbt.type_int() }}) as month_number,
+        cast(extract(year from submitted_at) as {{ medallion.int_type() }})
+            as year_number,
+        cast(extract(month from submitted_at) as {{ medallion.int_type() }})
+            as month_number,
         coalesce(channel, 'unknown') as channel,
         count(*) as responses,
         cast(avg(satisfaction) as decimal(6, 2)) as avg_satisfaction,

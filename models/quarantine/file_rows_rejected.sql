@@ -1,7 +1,7 @@
 {#- Landing-file rows that break a rule of `file_row_rules`, with the reason, the file,
     the record's position in it and, for a malformed record, its fields as read. -#}
 {%- set entities = [
-    ("fiscal_calendar", "int_fiscal_calendar_judged", "cast(calendar_date as " ~ dbt.type_string() ~ ")"),
+    ("fiscal_calendar", "int_fiscal_calendar_judged", "cast(calendar_date as " ~ medallion.string_type() ~ ")"),
     ("surveys", "int_survey_responses_judged", "response_id"),
     ("expenses", "int_expenses_judged", "expense_id"),
 ] -%}

@@ -56,7 +56,7 @@ unexpected as (
     select
         customer_segments.customer_id,
         cast(null as decimal(18, 2)) as expected_total_spent,
-        cast(null as {{ dbt.type_string() }}) as expected_segment,
+        cast(null as {{ medallion.string_type() }}) as expected_segment,
         customer_segments.total_spent,
         customer_segments.customer_segment
     from customer_segments

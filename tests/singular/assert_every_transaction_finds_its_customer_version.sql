@@ -27,7 +27,8 @@ customer_lines as (
     select
         transactions.transaction_id,
         'customer' as dimension,
-        cast(transactions.customer_id as {{ dbt.type_string() }}) as dimension_key,
+        cast(transactions.customer_id as {{ medallion.string_type() }})
+            as dimension_key,
         transactions.transaction_at,
         customers.valid_from
     from transactions

@@ -6,7 +6,7 @@ with
 
 customers_unioned as (
     select
-        cast(customer_id as {{ dbt.type_string() }}) as record_key,
+        cast(customer_id as {{ medallion.string_type() }}) as record_key,
         source_system,
         coalesce(updated_at, {{ oldest_timestamp() }}) as recency
     from {{ ref("int_customers_unioned") }}
@@ -14,7 +14,7 @@ customers_unioned as (
 
 customers_kept as (
     select
-        cast(customer_id as {{ dbt.type_string() }}) as record_key,
+        cast(customer_id as {{ medallion.string_type() }}) as record_key,
         source_system,
         coalesce(updated_at, {{ oldest_timestamp() }}) as recency
     from {{ ref("int_customers_deduplicated") }}

@@ -7,7 +7,7 @@
     (
         "fiscal_calendar",
         "int_fiscal_calendar_judged",
-        "cast(calendar_date as " ~ dbt.type_string() ~ ")",
+        "cast(calendar_date as " ~ medallion.string_type() ~ ")",
     ),
     ("surveys", "int_survey_responses_judged", "response_id"),
     ("expenses", "int_expenses_judged", "expense_id"),
@@ -70,7 +70,7 @@ not_kept_once as (
     select
         file_type,
         record_key,
-        cast(null as {{ dbt.type_string() }}) as file_name,
+        cast(null as {{ medallion.string_type() }}) as file_name,
         'not exactly one kept row' as failure
     from accepted
     group by 1, 2

@@ -24,7 +24,7 @@ expected_length as (
 length_check as (
     select
         'wrong number of rows' as failure,
-        cast(null as {{ dbt.type_bigint() }}) as customer_id
+        cast(null as {{ medallion.bigint_type() }}) as customer_id
     from expected_length
     where expected_rows <> (select count(*) from top_customers)
 ),
@@ -32,7 +32,7 @@ length_check as (
 rank_check as (
     select
         'ranks are not 1..N' as failure,
-        cast(null as {{ dbt.type_bigint() }}) as customer_id
+        cast(null as {{ medallion.bigint_type() }}) as customer_id
     from top_customers
     having
         count(distinct customer_rank) <> count(*)

@@ -16,7 +16,7 @@ facts_breaking_a_rule as (
     select
         transaction_id,
         'fct_transactions' as model_name,
-        cast(null as {{ dbt.type_string() }}) as reason,
+        cast(null as {{ medallion.string_type() }}) as reason,
         quantity,
         unit_price,
         total_amount as amount

@@ -59,13 +59,13 @@ product_lines as (
         on transactions.product_key = chosen.product_key
 ),
 
-lines as (
+pointed_lines as (
     select * from customer_lines
     union all
     select * from product_lines
 )
 
-select * from lines
+select * from pointed_lines
 where not (
     (transaction_at >= valid_from and transaction_at < valid_to)
     or (transaction_at < first_valid_from and valid_from = first_valid_from)

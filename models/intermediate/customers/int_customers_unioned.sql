@@ -29,7 +29,7 @@ unioned as (
     from live_customers
     left join live_deletions
         on
-            cast(live_customers.customer_id as {{ dbt.type_string() }})
+            cast(live_customers.customer_id as {{ medallion.string_type() }})
             = live_deletions.primary_key
 ),
 

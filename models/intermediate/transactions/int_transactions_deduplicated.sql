@@ -5,6 +5,12 @@
     live, then the lowest `transaction_id`); a row missing part of its business key is
     only deduplicated by id. Rows that break a rule are kept here with
     a `rejection_reason`; the fact takes the rest, the quarantine takes these. -#}
+{{ config(
+    post_hook=[
+        '{{ medallion.table_index(["transaction_id"]) }}',
+        '{{ medallion.table_index(["order_number", "order_line_number"]) }}',
+    ]
+) }}
 with
 
 transactions as (

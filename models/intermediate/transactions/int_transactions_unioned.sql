@@ -1,3 +1,9 @@
+{{ config(
+    post_hook=[
+        '{{ medallion.table_index(["transaction_id"]) }}',
+        '{{ medallion.table_index(["order_number", "order_line_number"]) }}',
+    ]
+) }}
 with
 
 archive_transactions as (
@@ -25,7 +31,7 @@ unioned as (
     from live_transactions
     left join live_deletions
         on
-            cast(live_transactions.transaction_id as {{ dbt.type_string() }})
+            cast(live_transactions.transaction_id as {{ medallion.string_type() }})
             = live_deletions.primary_key
 )
 

@@ -14,11 +14,14 @@ renamed as (
         _raw_record as raw_record,
         _dlt_load_id as load_id,
         _row_number as file_row_number,
-        {{ medallion.try_cast("trim(fiscal_year)", dbt.type_int()) }} as fiscal_year,
-        {{ medallion.try_cast("trim(fiscal_quarter)", dbt.type_int()) }}
+        {{ medallion.try_cast("trim(fiscal_year)", medallion.int_type()) }}
+            as fiscal_year,
+        {{ medallion.try_cast("trim(fiscal_quarter)", medallion.int_type()) }}
             as fiscal_quarter,
-        {{ medallion.try_cast("trim(fiscal_month)", dbt.type_int()) }} as fiscal_month,
-        {{ medallion.try_cast("trim(fiscal_week)", dbt.type_int()) }} as fiscal_week,
+        {{ medallion.try_cast("trim(fiscal_month)", medallion.int_type()) }}
+            as fiscal_month,
+        {{ medallion.try_cast("trim(fiscal_week)", medallion.int_type()) }}
+            as fiscal_week,
         cast({{ medallion.parse_timestamp("trim(date)") }} as date) as calendar_date,
         _file_modified_at as file_modified_at
     from source

@@ -19,8 +19,9 @@ renamed as (
         _raw_record as raw_record,
         _dlt_load_id as load_id,
         _row_number as file_row_number,
-        {{ medallion.try_cast("trim(nps_score)", dbt.type_int()) }} as nps_score,
-        {{ medallion.try_cast("trim(satisfaction)", dbt.type_int()) }} as satisfaction,
+        {{ medallion.try_cast("trim(nps_score)", medallion.int_type()) }} as nps_score,
+        {{ medallion.try_cast("trim(satisfaction)", medallion.int_type()) }}
+            as satisfaction,
         {{ medallion.parse_timestamp("trim(submitted_at)") }} as submitted_at,
         _file_modified_at as file_modified_at
     from source

@@ -8,11 +8,11 @@ with
 {% if existing is none -%}
     source as (
         select
-            cast(null as {{ dbt.type_string() }}) as table_name,
-            cast(null as {{ dbt.type_string() }}) as primary_key,
-            cast(null as {{ dbt.type_boolean() }}) as is_deleted,
-            cast(null as {{ dbt.type_timestamp() }}) as detected_at,
-            cast(null as {{ dbt.type_string() }}) as _dlt_load_id
+            cast(null as {{ medallion.string_type() }}) as table_name,
+            cast(null as {{ medallion.string_type() }}) as primary_key,
+            cast(null as {{ medallion.boolean_type() }}) as is_deleted,
+            cast(null as {{ medallion.timestamp_type() }}) as detected_at,
+            cast(null as {{ medallion.string_type() }}) as _dlt_load_id
         where 1 = 0
     ),
 {%- else -%}
