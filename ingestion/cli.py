@@ -114,6 +114,12 @@ def _sources(generate_missing: bool):
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    _ingest(args)
+    return 0
+
+
+def _ingest(args: argparse.Namespace) -> list:
+    """Run the pipelines, print their summary and return the per-table reports."""
     from .pipelines import ingest
     from .settings import describe_warehouse
 
@@ -128,7 +134,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         target=args.target,
     )
     print_ingest_summary(reports, time.perf_counter() - started)
-    return 0
+    return reports
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -143,12 +149,93 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """Ingest, check the load (freshness, volume anomalies, raw expectations), build,
+    check the marts; the run and its checks are recorded in the audit schema at the end,
+    whether it succeeded or not (see ``run_audit``)."""
+    from .run_audit import RunAudit
+
+    command = " ".join(
+        ["medallion run", f"--target {args.target}"]
+        + ([f"--only {' '.join(args.only)}"] if args.only else [])
+        + (["--full-refresh"] if args.full_refresh else [])
+        + ([f"--anomaly-factor {args.anomaly_factor:g}"] if args.anomaly_factor else [])
+    )
+    audit = RunAudit(target=args.target, command=command)
+    try:
+        _run_steps(args, audit)
+    except BaseException as exc:
+        audit.finish(exc)
+        _record_run(audit, failed=True)
+        raise
+    audit.finish(None)
+    _record_run(audit, failed=False)
+    return 0
+
+
+def _run_steps(args: argparse.Namespace, audit) -> None:
+    from .quality import QualityFailed, validate_layer
+    from .run_audit import anomaly_settings, check_freshness, raw_checks_table
+
+    settings = anomaly_settings(args.anomaly_factor)  # a bad setting fails before ingesting
     args.generate_demo = True
-    cmd_ingest(args)
-    _check_quality("raw", args.target, "dbt build did not run.")
+    audit.add_ingestion(_ingest(args))
+    _progress("checking source freshness (dbt source freshness)")
+    audit.add_freshness(check_freshness(args.target))
+    _progress("comparing each table's volume with its recent runs")
+    audit.check_volumes(settings)
+    console.print(raw_checks_table(audit))
+    raw = validate_layer("raw", args.target, progress=_progress)
+    audit.add_quality(raw)
+    raw.print(console)
+    if audit.freshness_errors:
+        stale = "\n  ".join(audit.prefixed(f.describe()) for f in audit.freshness_errors)
+        critical = (
+            f"\n{len(raw.critical)} critical data-quality check(s) failed too."
+            if raw.critical
+            else ""
+        )
+        raise QualityFailed(
+            f"{len(audit.freshness_errors)} source table(s) are stale beyond their error "
+            f"threshold:\n  {stale}{critical}\nThe source has sent nothing new for that long: "
+            "check that it is being written and reachable (or, for a source known to be "
+            "static such as the demo, reload it with --full-refresh); thresholds are in "
+            "models/staging/*/_*__sources.yml. dbt build did not run."
+        )
+    raw.raise_for_critical("dbt build did not run.")
     args.select = None
     cmd_build(args)
-    _check_quality("gold", args.target, "The marts were built but break these rules.")
+    audit.add_silver_counts()
+    gold = validate_layer("gold", args.target, progress=_progress)
+    audit.add_quality(gold)
+    gold.print(console)
+    gold.raise_for_critical("The marts were built but break these rules.")
+
+
+def _record_run(audit, failed: bool) -> None:
+    """Print the checks and write the run to the audit. A run that failed keeps its own
+    error if the audit cannot be written; a run that succeeded fails on it."""
+    from .run_audit import audit_location, print_run_summary
+
+    print_run_summary(audit, console)
+    try:
+        audit.write()
+    except Exception as exc:  # the warehouse itself may be what failed
+        message = f"The run audit could not be written: {redact(str(exc))}"
+        if failed:
+            console.print(f"[yellow]{message}[/yellow]")
+            return
+        from .run_audit import AuditError
+
+        raise AuditError(message) from None
+    console.print(f"Run {audit.run_id} recorded ({audit.status}): {audit_location(audit.target)}")
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .run_audit import print_status
+
+    if args.limit < 1:
+        raise ConfigError(f"--limit must be at least 1, got {args.limit}")
+    print_status(args.target, args.limit, console)
     return 0
 
 
@@ -298,7 +385,22 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="ingest, then build (the whole pipeline)")
     add_target(run)
     add_ingest_options(run)
+    run.add_argument(
+        "--anomaly-factor",
+        type=float,
+        metavar="F",
+        help="flag a table whose rows or amount move by more than F times against its "
+        "recent runs (default: MEDALLION_ANOMALY_FACTOR, else [checks] anomaly_factor "
+        "in .dlt/config.toml, else 2)",
+    )
     run.set_defaults(func=cmd_run)
+
+    status = commands.add_parser(
+        "status", help="the last runs and their checks, from the run audit"
+    )
+    add_target(status)
+    status.add_argument("--limit", type=int, default=10, help="how many runs to show (default 10)")
+    status.set_defaults(func=cmd_status)
 
     validate = commands.add_parser(
         "validate", help="check the raw layer and the marts with Great Expectations"
@@ -346,6 +448,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from .pipelines import IngestFailed
     from .quality import QualityFailed
+    from .run_audit import AuditError
     from .sql_sources import SourceUnavailable
     from .transform import BuildFailed
 
@@ -354,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         console.print(f"[bold red]Configuration error:[/bold red] {redact(str(exc))}")
         return EXIT_CONFIG
-    except (SourceUnavailable, IngestFailed, BuildFailed, QualityFailed) as exc:
+    except (SourceUnavailable, IngestFailed, BuildFailed, QualityFailed, AuditError) as exc:
         console.print(f"[bold red]Failed:[/bold red] {redact(str(exc))}")
         return EXIT_FAILED
 

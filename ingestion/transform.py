@@ -23,6 +23,7 @@ class DbtOutcome:
     seconds: float
     counts: Counter = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
+    results: list = field(default_factory=list)  # dbt's node results, for callers' details
 
 
 def dbt_environment(target: str) -> None:
@@ -55,7 +56,8 @@ def run_dbt(args: list[str], target: str = "duckdb", raise_on_failure: bool = Tr
     outcome = DbtOutcome(
         command=" ".join(args), success=bool(result.success), seconds=time.perf_counter() - started
     )
-    for node_result in getattr(result.result, "results", None) or []:
+    outcome.results = list(getattr(result.result, "results", None) or [])
+    for node_result in outcome.results:
         node = getattr(node_result, "node", None)
         kind = getattr(node, "resource_type", "node")
         status = str(getattr(node_result, "status", "unknown"))
