@@ -295,6 +295,12 @@ def check_freshness(target: str) -> list[Freshness]:
     if not selectors:
         return []
     outcome = run_dbt(["source", "freshness", "--select", *selectors], target, False)
+    if not outcome.success and not outcome.results:  # dbt itself failed (e.g. parsing)
+        from .transform import BuildFailed
+
+        raise BuildFailed(
+            "dbt source freshness failed before checking any source: see the dbt log above."
+        )
     results = []
     for result in outcome.results:
         node = getattr(result, "node", None)
@@ -901,7 +907,10 @@ def print_status(target: str, limit: int, console: Any) -> bool:
         for _, key in columns:
             value = row[key]
             if key == "anomaly_reason":
-                value = ("flagged: " + (value or "")) if row["is_anomaly"] else ""
+                flagged = row["is_anomaly"]
+                value = "" if flagged is None else ("no", "flagged: " + (value or ""))[flagged]
+            elif key == "freshness_status" and row["layer"] == "raw" and value is None:
+                value = "no threshold"
             cells.append(_count(value) if isinstance(value, int) else (value or ""))
         detail.add_row(*cells)
     console.print(detail)

@@ -47,6 +47,7 @@ class Scenario:
     first_counts: dict[str, int] = field(default_factory=dict)
     first_amounts: dict[str, Decimal] = field(default_factory=dict)
     first_duplicates: int = 0
+    status_created_warehouse: bool | None = None
     source_counts: dict[str, int] = field(default_factory=dict)
     source_amounts: dict[str, Decimal] = field(default_factory=dict)
 
@@ -126,6 +127,7 @@ def change_sources_and_backdate(scenario: Scenario) -> None:
 def duckdb_pipeline(scenario: Scenario) -> None:
     s = scenario
     s.results["status_before"] = run_cli(["status"], s.env, None)
+    s.status_created_warehouse = Path(s.warehouse).exists()
     s.results["first"] = run_cli(["run"], s.env, None)
     measure_sources(s)
     s.first_counts, s.first_amounts = dict(s.source_counts), dict(s.source_amounts)
@@ -239,8 +241,8 @@ def test_status_before_any_run_says_so_and_creates_nothing(scenarios):
     result = scenarios["duckdb"].results["status_before"]
     assert result.returncode == 0, result.stdout
     assert "No run recorded yet" in in_one_line(result.stdout)
-    # the first run's warehouse did not exist then: status must not have created it
     assert "Last " not in result.stdout
+    assert scenarios["duckdb"].status_created_warehouse is False
 
 
 # --- a successful first run ---------------------------------------------------------------
