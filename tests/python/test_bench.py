@@ -16,7 +16,7 @@ from pipeline_helpers import run_cli
 
 from ingestion.bench import BUILD_STAGES, INGEST_STAGES, STAGES
 
-pytestmark = pytest.mark.mysql
+pytestmark = [pytest.mark.mysql, pytest.mark.slow]
 
 ROWS = (1_500, 3_000)
 CHANGES = (0.0, 0.1, 1.0)
@@ -32,7 +32,7 @@ def positive(value: Any) -> bool:
 
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory: pytest.TempPathFactory, mysql_server: dict[str, Any]) -> dict:
-    """One tiny benchmark run shared by the checks below (it takes about two minutes)."""
+    """One tiny benchmark run shared by the checks below: seven dbt builds, minutes."""
     tmp = tmp_path_factory.mktemp("bench")
     prefix = f"tbench{os.getpid()}_"
     env = {
