@@ -59,6 +59,10 @@ class TableReport:
 
 Progress = Callable[[str], None]
 
+# Seconds this process spent in each dlt step, summed over every pipeline run; the
+# benchmark (ingestion/bench.py) reads them to split ingestion time by step.
+STEP_SECONDS: dict[str, float] = {"extract": 0.0, "normalize": 0.0, "load": 0.0}
+
 
 def _config(path: str, default: Any) -> Any:
     value = dlt.config.get(path)
@@ -150,6 +154,7 @@ def _run_pipeline(
         started = time.perf_counter()
         pipeline.extract(resource)
         elapsed = time.perf_counter() - started
+        STEP_SECONDS["extract"] += elapsed
         for table, count in _extracted_rows(pipeline).items():
             report = reports.setdefault(table, TableReport(schema, table))
             report.extracted += count
@@ -160,10 +165,13 @@ def _run_pipeline(
     progress(f"normalising {schema}")
     started = time.perf_counter()
     pipeline.normalize()
+    normalized = time.perf_counter()
+    STEP_SECONDS["normalize"] += normalized - started
     row_counts = pipeline.last_trace.last_normalize_info.row_counts
     progress(f"loading {schema}")
     load_info = pipeline.load()
     load_info.raise_on_failed_jobs()
+    STEP_SECONDS["load"] += time.perf_counter() - normalized
     spread = (time.perf_counter() - started) / max(len(reports), 1)
     for table, count in row_counts.items():
         if table.startswith("_dlt"):
