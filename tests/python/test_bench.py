@@ -19,7 +19,7 @@ from ingestion.bench import BUILD_STAGES, INGEST_STAGES, STAGES
 pytestmark = [pytest.mark.mysql, pytest.mark.slow]
 
 ROWS = (1_500, 3_000)
-CHANGES = (0.0, 0.1, 1.0)
+CHANGES = (0.0, 1.0)  # 0.1 % is the same code path; one build less
 
 
 def close(a: float, b: float) -> bool:
