@@ -11,12 +11,13 @@ export RUNTIME__DLTHUB_TELEMETRY := false
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: setup run test lint docs mariadb clean help
+.PHONY: setup run test lint docs mariadb clean help bench
 
 help:
 	@echo "make run    set up and run the whole pipeline on the embedded defaults"
 	@echo "make test   set up and run every test (pytest, dbt, sqlfluff, ruff)"
 	@echo "make docs   generate the dbt docs site"
+	@echo "make bench  benchmark against the real MariaDB (BENCH_ARGS='--rows 1M,10M')"
 	@echo "make clean  remove the venv, the warehouse and generated sources"
 
 $(STAMP): pyproject.toml requirements.lock
@@ -51,6 +52,11 @@ lint: setup
 
 test: setup mariadb lint
 	$(BIN)/pytest
+
+# The benchmark (README, Performance): not part of `make test`; minutes at 1M rows.
+BENCH_ARGS ?=
+bench: setup mariadb
+	$(BIN)/medallion bench $(BENCH_ARGS)
 
 docs: setup
 	$(BIN)/medallion docs

@@ -327,6 +327,42 @@ def cmd_bi(args: argparse.Namespace) -> int:
     return 0
 
 
+def _numbers(text: str, kind: type) -> list:
+    """``1000000,10000000`` or ``1M,10M`` -> a list of numbers."""
+    values = []
+    for part in text.split(","):
+        part = part.strip().lower()
+        factor = {"k": 1_000, "m": 1_000_000}.get(part[-1:], 1)
+        try:
+            values.append(kind(float(part.rstrip("km")) * factor))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a list of numbers: {text!r}") from None
+    return values
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import BenchFailed, BenchOptions, default_out, markdown, print_results, run_bench
+
+    options = BenchOptions(
+        rows=args.rows,
+        changes=args.changes,
+        seed=args.seed,
+        out=Path(args.out) if args.out else default_out(),
+        keep=args.keep,
+        db_prefix=args.db_prefix,
+        make_run=not args.skip_make_run,
+    )
+    try:
+        results, path = run_bench(options, progress=_progress)
+    except BenchFailed as exc:
+        console.print(f"[bold red]Benchmark failed:[/bold red] {redact(str(exc))}")
+        return EXIT_FAILED
+    print_results(results, console, path)
+    if args.markdown:
+        console.print(markdown(results), markup=False, soft_wrap=True)
+    return 0
+
+
 # --- parser ----------------------------------------------------------------------------
 
 
@@ -441,6 +477,37 @@ def build_parser() -> argparse.ArgumentParser:
         "--pbids", default="warehouse/medallion-marts.pbids", help="where to write the .pbids file"
     )
     bi.set_defaults(func=cmd_bi)
+
+    bench = commands.add_parser(
+        "bench", help="benchmark ingest, build, re-runs and memory against same-run baselines"
+    )
+    bench.add_argument(
+        "--rows",
+        type=lambda text: _numbers(text, int),
+        default=[1_000_000],
+        help="transaction rows of the sources, one or more sizes (default 1M; e.g. 1M,10M)",
+    )
+    bench.add_argument(
+        "--changes",
+        type=lambda text: _numbers(text, float),
+        default=[0.0, 0.1, 1.0],
+        help="%% of live rows changed before each re-run at the largest size (default 0,0.1,1)",
+    )
+    bench.add_argument("--seed", type=int, default=42, help="demo seed (default 42)")
+    bench.add_argument("--out", help="JSON file (default bench/results/<timestamp>.json)")
+    bench.add_argument(
+        "--keep", action="store_true", help="keep the MySQL databases and the work folder"
+    )
+    bench.add_argument(
+        "--db-prefix", help="prefix of the MySQL databases (default bench<timestamp>_<random>_)"
+    )
+    bench.add_argument(
+        "--skip-make-run", action="store_true", help="do not time `make run` on the default demo"
+    )
+    bench.add_argument(
+        "--markdown", action="store_true", help="also print the figures as Markdown tables"
+    )
+    bench.set_defaults(func=cmd_bench)
     return parser
 
 

@@ -144,8 +144,12 @@ def _to_arrow(rows: list[dict[str, Any]]) -> pa.Table:
     return pa.table(arrays)
 
 
-def landing_resource(bucket_url: str, pattern: str) -> Any:
-    """One raw table per file pattern, loading every file not loaded before."""
+def landing_resource(bucket_url: str, pattern: str, empty_files: list[str] | None = None) -> Any:
+    """One raw table per file pattern, loading every file not loaded before.
+
+    A new file that holds no record (empty, or a header only) loads nothing; its name is
+    appended to ``empty_files`` so the run's summary can say so instead of staying silent.
+    """
     table = table_name_for(pattern)
 
     @dlt.resource(
@@ -153,6 +157,9 @@ def landing_resource(bucket_url: str, pattern: str) -> Any:
         write_disposition="merge",
         primary_key=["_file_name", "_row_number"],
         columns=META_COLUMNS,
+        # a new column in a file evolves the raw table; every value is text, so a type
+        # never drifts (README, "Schema drift")
+        schema_contract={"tables": "evolve", "columns": "evolve", "data_type": "freeze"},
     )
     def landing_files() -> Iterator[pa.Table]:
         state = dlt.current.resource_state().setdefault("files", {})
@@ -169,14 +176,25 @@ def landing_resource(bucket_url: str, pattern: str) -> Any:
                 rows += len(batch)
                 yield _to_arrow(batch)
             state[name] = {**signature, "rows": rows}
+            if rows == 0 and empty_files is not None:
+                empty_files.append(name)
 
     return landing_files
 
 
-def landing_resources(bucket_url: str, patterns: list[str]) -> list[Any]:
-    """The resources of the landing folder, one per configured file pattern."""
+def landing_resources(
+    bucket_url: str, patterns: list[str], empty_files: dict[str, list[str]] | None = None
+) -> list[Any]:
+    """The resources of the landing folder, one per configured file pattern
+    (``empty_files``, if given, collects per table the new files without a record)."""
     names = [table_name_for(p) for p in patterns]
     duplicated = {n for n in names if names.count(n) > 1}
     if duplicated:
         raise ValueError(f"Two file patterns map to the same table: {sorted(duplicated)}")
-    return [landing_resource(bucket_url, p) for p in patterns]
+    if empty_files is not None:
+        for name in names:
+            empty_files.setdefault(name, [])
+    return [
+        landing_resource(bucket_url, p, None if empty_files is None else empty_files[n])
+        for p, n in zip(patterns, names, strict=True)
+    ]

@@ -59,6 +59,10 @@ class TableReport:
 
 Progress = Callable[[str], None]
 
+# Seconds this process spent in each dlt step, summed over every pipeline run; the
+# benchmark (ingestion/bench.py) reads them to split ingestion time by step.
+STEP_SECONDS: dict[str, float] = {"extract": 0.0, "normalize": 0.0, "load": 0.0}
+
 
 def _config(path: str, default: Any) -> Any:
     value = dlt.config.get(path)
@@ -150,6 +154,7 @@ def _run_pipeline(
         started = time.perf_counter()
         pipeline.extract(resource)
         elapsed = time.perf_counter() - started
+        STEP_SECONDS["extract"] += elapsed
         for table, count in _extracted_rows(pipeline).items():
             report = reports.setdefault(table, TableReport(schema, table))
             report.extracted += count
@@ -160,10 +165,13 @@ def _run_pipeline(
     progress(f"normalising {schema}")
     started = time.perf_counter()
     pipeline.normalize()
+    normalized = time.perf_counter()
+    STEP_SECONDS["normalize"] += normalized - started
     row_counts = pipeline.last_trace.last_normalize_info.row_counts
     progress(f"loading {schema}")
     load_info = pipeline.load()
     load_info.raise_on_failed_jobs()
+    STEP_SECONDS["load"] += time.perf_counter() - normalized
     spread = (time.perf_counter() - started) / max(len(reports), 1)
     for table, count in row_counts.items():
         if table.startswith("_dlt"):
@@ -266,18 +274,43 @@ def ingest_files(
         pipeline.drop()
     else:
         _fresh_from_warehouse(pipeline)
-    resources = files.landing_resources(bucket, patterns)
+    empty_files: dict[str, list[str]] = {}
+    resources = files.landing_resources(bucket, patterns, empty_files)
     reports = {
         files.table_name_for(p): TableReport(pipeline.dataset_name, files.table_name_for(p))
         for p in patterns
     }
     _run_pipeline(pipeline, resources, reports, progress)
+    for table, names in empty_files.items():
+        if names and table in reports:  # say so: a file without records loads nothing
+            reports[table].note = "no records in " + ", ".join(sorted(names))
     return list(reports.values())
+
+
+def _failed_job_reason(cause: BaseException) -> str | None:
+    """For a load job the warehouse refused (a value that no longer fits its raw column,
+    e.g. after a type was widened at the source): the table and the warehouse's own
+    last line, which names the value, the column and its type."""
+    cause = getattr(cause, "job_exception", None) or cause  # an aborted load package
+    job_id, message = getattr(cause, "job_id", None), getattr(cause, "failed_message", None)
+    if not job_id or not message:
+        return None
+    lines = [line.strip() for line in redact(str(message)).splitlines() if line.strip()]
+    detail = lines[-1].split(": ", 1)[-1] if lines else ""
+    table = str(job_id).split(".", 1)[0]
+    return (
+        f"the warehouse refused rows of table {table!r}: {detail} (a source column whose "
+        "type was widened no longer fits its raw column: widen the raw column, or drop "
+        "the raw table so that it is created again, see README 'Schema drift')"
+    )
 
 
 def _reason(cause: BaseException) -> str:
     """The line of an error that says what went wrong, without a password: a driver's
     own message (SQLAlchemy adds a link and the SQL after it), else the last line."""
+    job_reason = _failed_job_reason(cause)
+    if job_reason:
+        return job_reason
     driver_error = getattr(cause, "orig", None)
     text = redact(str(driver_error if driver_error is not None else cause)).strip()
     lines = [

@@ -44,6 +44,14 @@ FINGERPRINT_RESOURCE = "_medallion_fingerprints"
 warnings.filterwarnings("ignore", message="Could not instantiate type", category=sa.exc.SAWarning)
 
 
+# Schema drift (README, "Schema drift"): a new table or column at the source is added to
+# raw (staging selects its columns by name, so nothing downstream moves); a column whose
+# type changes family (a number that becomes text) is refused, naming the table and
+# column, instead of dlt's default of loading it into a `<column>__v_<type>` variant
+# column that staging would never read (the values would be lost silently).
+SCHEMA_CONTRACT = {"tables": "evolve", "columns": "evolve", "data_type": "freeze"}
+
+
 class SourceUnavailable(Exception):
     """A source database cannot be reached or refuses us; the message names it."""
 
@@ -319,7 +327,7 @@ def archive_resources(
             **_adapters(engine),
         )
         for resource in source.resources.values():
-            resource.apply_hints(write_disposition="replace")
+            resource.apply_hints(write_disposition="replace", schema_contract=SCHEMA_CONTRACT)
             resources.append(resource)
     resources.append(_fingerprint_resource(plan.fingerprints))
     return resources
@@ -376,6 +384,7 @@ def live_resources(
         previous_fingerprints = _active_pipeline_fingerprints() if keyless else {}
     resources = []
     for name, resource in source.resources.items():
+        resource.apply_hints(schema_contract=SCHEMA_CONTRACT)
         columns = [c["name"] for c in inspector.get_columns(name)]
         primary_key = keys[name]
         if not primary_key:

@@ -16,11 +16,14 @@ monthly as (
         coalesce(channel, 'unknown') as channel,
         count(*) as responses,
         cast(avg(satisfaction) as decimal(6, 2)) as avg_satisfaction,
+        -- exact to the hundredth, half away from zero, on both warehouses: a float
+        -- division lands either side of a half hundredth (1 / 8000 = 0.0125 %)
         cast(
-            100.0 * (
-                sum(case when nps_score >= 9 then 1 else 0 end)
-                - sum(case when nps_score <= 6 then 1 else 0 end)
-            ) / count(*)
+            {{ medallion.money_divide(
+                "100 * (sum(case when nps_score >= 9 then 1 else 0 end)"
+                ~ " - sum(case when nps_score <= 6 then 1 else 0 end))",
+                "count(*)"
+            ) }}
             as decimal(6, 2)
         ) as nps
     from responses

@@ -350,6 +350,17 @@ LANDING_FILES = [
         ],
         dt.datetime(2024, 3, 1, 8),
     ),
+    # 160 phone answers in March, 1 promoter and no detractor: nps is exactly 0.625 %,
+    # half a hundredth, which a float division may round either way
+    LandingFile(
+        "surveys/2024-03.csv",
+        SURVEY_COLUMNS,
+        [
+            survey(f"R-P{n:03d}", "2024-03-04 10:00:00", 10 if n == 0 else 8, 4, "phone", "")
+            for n in range(160)
+        ],
+        dt.datetime(2024, 4, 1, 8),
+    ),
     LandingFile(
         "expenses/2024-01.csv",
         EXPENSE_COLUMNS,
@@ -1451,6 +1462,16 @@ def test_survey_response_in_two_files_counts_once_newest_file_wins(
     got = _survey_rows(con)[(2024, 1, "web")]
     assert got["responses"] == 2
     assert close(got["nps"], D(100)) and close(got["avg_satisfaction"], D(5))
+
+
+def test_nps_at_half_a_hundredth_rounds_away_from_zero(
+    con: duckdb.DuckDBPyConnection, oracle: Oracle
+) -> None:
+    """1 promoter in 160 answers: 0.625 % exactly, stored to the hundredth as 0.63."""
+    expected = next(r for r in oracle.survey_monthly if r["channel"] == "phone")
+    assert (expected["responses"], expected["nps"]) == (160, D("0.625"))
+    got = _survey_rows(con)[(2024, 3, "phone")]
+    assert (got["responses"], got["nps"]) == (160, D("0.63"))
 
 
 def test_survey_monthly_equals_the_oracle(con: duckdb.DuckDBPyConnection, oracle: Oracle) -> None:
