@@ -28,7 +28,7 @@ import statistics
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -242,9 +242,17 @@ class Freshness:
             )
             if part
         )
-        return f"{self.table}: the newest row was loaded {_age(self.age_hours)} ago" + (
-            f" ({limits})" if limits else ""
+        return (
+            f"{self.table}: the newest row was loaded {_age(self.age_hours)} ago"
+            + (f" ({limits})" if limits else "")
+            + (f"; {self.message}" if self.message else "")
         )
+
+    def as_warning(self, why: str) -> Freshness:
+        """This verdict, an error no longer: for sources that are static by design."""
+        if self.status != "error":
+            return self
+        return replace(self, status="warn", message=why)
 
 
 def _age(hours: float) -> str:

@@ -29,6 +29,7 @@ import pytest
 from pipeline_helpers import MYSQL, PROJECT_DIR, pipeline_env, query, run_cli
 
 from ingestion.demo import generate_demo
+from ingestion.run_audit import Freshness
 
 SCALE = 0.3
 DAY = 86_400
@@ -463,3 +464,16 @@ def test_the_anomaly_factor_comes_from_the_flag_the_environment_or_the_config(mo
     monkeypatch.setenv("MEDALLION_ANOMALY_FACTOR", "lots")
     with pytest.raises(ConfigError, match="must be a number"):
         anomaly_settings()
+
+
+def test_a_stale_static_source_is_a_warning_and_other_verdicts_stay() -> None:
+    """The demo's sources never change: `medallion run` turns their freshness errors
+    into warnings that say why, and leaves passes and warnings as they were."""
+    stale = Freshness("raw_live.customers", "error", 400.0, "3 days", "14 days")
+    softened = stale.as_warning("the demo sources are static")
+    assert (softened.status, softened.table, softened.age_hours) == ("warn", stale.table, 400.0)
+    assert softened.describe().endswith("; the demo sources are static")
+    assert stale.status == "error"  # the original verdict is not changed in place
+    for status in ("pass", "warn", "runtime error"):
+        verdict = Freshness("raw_live.products", status, 1.0)
+        assert verdict.as_warning("static") is verdict
