@@ -116,6 +116,30 @@ def reference(demo: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
     return {"env": env, "tables": tables, "compared": compared}
 
 
+def pending_packages(warehouse: Path) -> list[Path]:
+    """dlt packages a killed run left in the pipelines' working folders, not loaded."""
+    folders = ("normalize/extracted", "load/new", "load/normalized")
+    root = warehouse.parent / ".dlt"
+    return [p for f in folders for p in root.glob(f"*/medallion_*/{f}/*") if p.is_dir()]
+
+
+def rows_of_incomplete_loads(warehouse: Path) -> int:
+    """Raw rows whose load never completed (no row in that dataset's ``_dlt_loads``)."""
+    total = 0
+    for schema, table in query(
+        warehouse,
+        "select table_schema, table_name from information_schema.tables"
+        " where table_schema in ('raw_archive', 'raw_live', 'raw_files')"
+        " and table_name not like '\\_dlt\\_%' escape '\\'",
+    ):
+        total += query(
+            warehouse,
+            f"select count(*) from {schema}.{table} where _dlt_load_id not in"
+            f" (select load_id from {schema}._dlt_loads)",
+        )[0][0]
+    return total
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -124,12 +148,13 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-# Where each kill lands on the demo (0.25): extract:3 while the archive's third table is
-# being extracted (two extracted packages wait in the pipeline folder); normalize:2 in the
-# middle of normalising the archive; load:12 in the middle of loading the live database
-# (the archive is complete, live's customers are merged, its other tables are not, and
-# the live state is committed up to the package that completed); dbt:290 after the
-# snapshots and dim_customer are built, before fct_transactions.
+# Where each kill lands on the demo (0.25): extract:3 in the middle of extracting the
+# archive (the package of a table already extracted waits in the pipeline folder);
+# normalize:2 in the middle of normalising the archive's packages; load:12 in the middle
+# of loading the live database (the archive is complete, live's customers package is
+# loaded and its state committed, the next package's rows are in raw_live but its load
+# never completed); dbt:290 after the snapshots and dim_customer are built, before
+# fct_transactions.
 KILL_POINTS = {
     "extract:3": "extracting raw_archive.",
     "normalize:2": "normalising raw_archive",
@@ -152,6 +177,9 @@ def test_a_run_killed_at_any_point_is_completed_by_the_next_run(
     if KILL_POINTS[fault]:
         assert progress[-1].startswith("… " + KILL_POINTS[fault]), progress[-3:]
         assert "Data quality raw:" not in killed.stdout
+        assert pending_packages(Path(warehouse)), "the kill left no dlt package behind"
+        if fault.startswith("load"):  # rows of a load that never completed are in raw
+            assert rows_of_incomplete_loads(Path(warehouse)) > 0
     else:  # in dbt, with some marts built and others not yet
         assert "Data quality raw:" in killed.stdout and "dbt build (" not in killed.stdout
         marts = {
