@@ -516,8 +516,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands that open the warehouse hold its lock (ingestion/lock.py): one at a time.
+LOCKED_COMMANDS = {"ingest", "build", "run", "validate", "docs", "export", "status"}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from .lock import WarehouseLocked, warehouse_lock
     from .pipelines import IngestFailed
     from .quality import QualityFailed
     from .run_audit import AuditError
@@ -525,11 +530,21 @@ def main(argv: list[str] | None = None) -> int:
     from .transform import BuildFailed
 
     try:
-        return args.func(args)
+        if args.command not in LOCKED_COMMANDS:
+            return args.func(args)
+        with warehouse_lock(args.target, args.command):
+            return args.func(args)
     except ConfigError as exc:
         console.print(f"[bold red]Configuration error:[/bold red] {redact(str(exc))}")
         return EXIT_CONFIG
-    except (SourceUnavailable, IngestFailed, BuildFailed, QualityFailed, AuditError) as exc:
+    except (
+        SourceUnavailable,
+        IngestFailed,
+        BuildFailed,
+        QualityFailed,
+        AuditError,
+        WarehouseLocked,
+    ) as exc:
         console.print(f"[bold red]Failed:[/bold red] {redact(str(exc))}")
         return EXIT_FAILED
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import dlt
 
-from . import files, sql_sources
+from . import faults, files, sql_sources
 from .settings import (
     MYSQL_COLLATION,
     MySQLWarehouse,
@@ -117,7 +117,7 @@ def make_pipeline(source: str, target: str = "duckdb") -> dlt.Pipeline:
         destination=destination(target),
         dataset_name=raw_schema(source),
         pipelines_dir=str(folder),
-        progress=None,
+        progress=faults.dlt_progress(),  # None unless the test-only MEDALLION_FAULT_AT is set
     )
 
 

@@ -40,9 +40,11 @@ def run_dbt(args: list[str], target: str = "duckdb", raise_on_failure: bool = Tr
     """Run one dbt command (``["build"]``, ``["docs", "generate"]``...) and summarise it."""
     from dbt.cli.main import dbtRunner
 
+    from .faults import dbt_callbacks
+
     dbt_environment(target)
     started = time.perf_counter()
-    result = dbtRunner().invoke(
+    result = dbtRunner(callbacks=dbt_callbacks()).invoke(
         [
             *args,
             "--project-dir",
