@@ -29,11 +29,16 @@ dimension_failures as (
         case
             when personal.customer_key is null then 'no restricted row'
             {%- for column in personal_columns %}
-            when not (
-                dimension.{{ column }} = {{ medallion.mask_pii("personal." ~ column) }}
-                or (dimension.{{ column }} is null and personal.{{ column }} is null)
-            )
-                then '{{ column }} not masked'
+                when
+                    not (
+                        dimension.{{ column }}
+                        = {{ medallion.mask_pii("personal." ~ column) }}
+                        or (
+                            dimension.{{ column }} is null
+                            and personal.{{ column }} is null
+                        )
+                    )
+                    then '{{ column }} not masked'
             {%- endfor %}
         end as failure
     from dimension
