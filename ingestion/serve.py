@@ -105,8 +105,16 @@ def grant_bi_account(server: MySQLServer, account: BIAccount) -> str:
     Every privilege it held before is revoked first, so re-running this after the
     marts schema moved leaves no stale grant behind. Returns the marts schema.
     """
+    import pymysql
+
     marts = schema_name("marts")
-    conn = server.connect(autocommit=True)
+    try:
+        conn = server.connect(autocommit=True)
+    except pymysql.MySQLError as exc:
+        raise ConfigError(
+            f"Cannot log in to MySQL at {server.host}:{server.port} as {server.user!r} "
+            f"(MEDALLION_MYSQL_USER, MEDALLION_MYSQL_PASSWORD): {exc.args[-1]}"
+        ) from None
     try:
         with conn.cursor() as cursor:
             cursor.execute(
@@ -128,6 +136,11 @@ def grant_bi_account(server: MySQLServer, account: BIAccount) -> str:
                 "revoke all privileges, grant option from %s@%s", (account.user, account.host)
             )
             cursor.execute(f"grant select on `{marts}`.* to %s@%s", (account.user, account.host))
+    except pymysql.MySQLError as exc:
+        raise ConfigError(
+            f"MySQL refused to set up the BI account {account.user!r}: {exc.args[-1]} "
+            f"({server.user!r} needs CREATE USER and select on `{marts}` with grant option)"
+        ) from None
     finally:
         conn.close()
     return marts

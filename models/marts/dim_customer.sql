@@ -1,52 +1,33 @@
+{#- The customer dimension: every version, personal values masked (`mask_pii`; the
+    unmasked values are in `restricted.customer_pii`), plus the unknown member. -#}
 with
 
 versions as (
-    {{ snapshot_versions(ref("snap_customers"), "customer_id") }}
+    select * from {{ ref("int_customers_versioned") }}
 ),
 
-described as (
+masked as (
     select
-        row_number() over (order by customer_id, dbt_valid_from) as customer_key,
+        customer_key,
         customer_id,
-        first_name,
-        last_name,
-        nullif(trim({{ medallion.string_concat([
-            "coalesce(first_name, '')", "' '", "coalesce(last_name, '')"
-        ]) }}), '') as full_name,
-        email,
-        phone,
+        {{ medallion.mask_pii("first_name") }} as first_name,
+        {{ medallion.mask_pii("last_name") }} as last_name,
+        {{ medallion.mask_pii("full_name") }} as full_name,
+        {{ medallion.mask_pii("email") }} as email,
+        {{ medallion.mask_pii("phone") }} as phone,
         company_name,
-        address_line_1,
-        address_line_2,
-        city,
+        {{ medallion.mask_pii("address_line_1") }} as address_line_1,
+        {{ medallion.mask_pii("address_line_2") }} as address_line_2,
+        {{ medallion.mask_pii("city") }} as city,
         state,
-        postal_code,
+        {{ medallion.mask_pii("postal_code") }} as postal_code,
         country,
         version_number,
-        cast(
-            (
-                case when first_name is not null then 1 else 0 end
-                + case when last_name is not null then 1 else 0 end
-                + case when email is not null then 1 else 0 end
-                + case when phone is not null then 1 else 0 end
-                + case when address_line_1 is not null then 1 else 0 end
-                + case when city is not null then 1 else 0 end
-                + case when postal_code is not null then 1 else 0 end
-                + case when country is not null then 1 else 0 end
-            ) / 8.0 as decimal(3, 2)
-        ) as data_quality_score,
+        data_quality_score,
         is_active,
-        dbt_valid_to is null as is_current,
-        case
-            when version_number = 1
-                then
-                    least(
-                        coalesce(first_created_at, {{ oldest_timestamp() }}),
-                        dbt_valid_from
-                    )
-            else dbt_valid_from
-        end as valid_from,
-        coalesce(dbt_valid_to, {{ newest_timestamp() }}) as valid_to
+        is_current,
+        valid_from,
+        valid_to
     from versions
 ),
 
@@ -75,7 +56,7 @@ unknown_member as (
 ),
 
 final as (
-    select * from described
+    select * from masked
     union all
     select * from unknown_member
 )

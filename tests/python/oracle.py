@@ -15,6 +15,7 @@ matter (for example, no two top customers share a total).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
@@ -169,6 +170,15 @@ def parse_int(value: Any) -> int | None:
     if value is None or not str(value).strip():
         return None
     return int(str(value).strip())
+
+
+def mask_pii(value: str | None) -> str | None:
+    """A personal value as the marts show it: the hex SHA-256 of its UTF-8 bytes.
+
+    Computed here with ``hashlib``, never read from the warehouse: the marts must hold
+    exactly this for the standardised value (README, *Personal data*).
+    """
+    return None if value is None else hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
 def full_name(first: Any, last: Any) -> str | None:
@@ -486,9 +496,10 @@ class Oracle:
 
         Readings: the grain is every non-null customer_id of the facts, so an orphan id
         (no customer record) has a row with a null ``full_name``, while a null
-        customer_id has none; ``first_order_date``/``last_order_date`` span the sale
-        lines (the scenario dates every refund within its customer's sale dates, so
-        reading "any line" gives the same); ``avg_order_value`` is rounded to the cent.
+        customer_id has none; ``full_name`` is masked (``mask_pii``);
+        ``first_order_date``/``last_order_date`` span the sale lines (the scenario
+        dates every refund within its customer's sale dates, so reading "any line"
+        gives the same); ``avg_order_value`` is rounded to the cent.
         """
         by_customer: dict[int, list[Row]] = defaultdict(list)
         for fact in self.active_facts:
@@ -503,7 +514,7 @@ class Oracle:
             rows.append(
                 {
                     "customer_id": customer_id,
-                    "full_name": record["full_name"] if record else None,
+                    "full_name": mask_pii(record["full_name"]) if record else None,
                     "total_spent": total,
                     "order_count": len(orders),
                     "avg_order_value": cents(total / len(orders)) if orders else None,
@@ -523,7 +534,7 @@ class Oracle:
 
         Reading: ``customer_rank`` is 1..N by total_spent descending, ties broken by the
         lower customer_id (the scenario has no ties near the cut); ``email`` is the
-        survivor's standardised email (invalid -> null).
+        survivor's standardised email (invalid -> null), masked like ``full_name``.
         """
         ranked = sorted(self.customer_segments, key=lambda r: (-r["total_spent"], r["customer_id"]))
         rows = []
@@ -534,7 +545,7 @@ class Oracle:
                     "customer_rank": rank,
                     "customer_id": row["customer_id"],
                     "full_name": row["full_name"],
-                    "email": record["email_normalised"] if record else None,
+                    "email": mask_pii(record["email_normalised"]) if record else None,
                     "total_spent": row["total_spent"],
                     "order_count": row["order_count"],
                     "customer_segment": row["customer_segment"],

@@ -36,7 +36,7 @@ from fixtures import (
     write_landing,
     write_sqlite_source,
 )
-from oracle import CENT, UNKNOWN_KEY, Oracle, Row, Sources
+from oracle import CENT, UNKNOWN_KEY, Oracle, Row, Sources, mask_pii
 
 pytestmark = pytest.mark.slow
 
@@ -652,6 +652,10 @@ CONTRACT_COLUMNS = {
     "marts.expense_monthly": (
         "year_number month_number department category currency total_amount expense_count"
     ),
+    "restricted.customer_pii": (
+        "customer_key customer_id first_name last_name full_name email phone "
+        "address_line_1 address_line_2 city postal_code is_current valid_from valid_to"
+    ),
     "quarantine.transactions_rejected": "reason transaction_id order_number amount",
     "intermediate.int_customer_id_map": "customer_id survivor_customer_id",
 }
@@ -715,8 +719,15 @@ def test_updated_at_tie_between_archive_and_live_keeps_the_live_transaction(
 def test_updated_at_tie_between_archive_and_live_keeps_the_live_customer_and_product(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
-    (edsger,) = rows(con, "select * from marts.dim_customer where customer_id = 5 and is_current")
+    (edsger,) = rows(
+        con, "select * from restricted.customer_pii where customer_id = 5 and is_current"
+    )
     assert (edsger["email"], edsger["last_name"]) == ("edsger@example.com", "Dijkstra")
+    (masked,) = rows(con, "select * from marts.dim_customer where customer_id = 5 and is_current")
+    assert (masked["email"], masked["last_name"]) == (
+        mask_pii("edsger@example.com"),
+        mask_pii("Dijkstra"),
+    )
     (alpha,) = rows(
         con, "select * from marts.dim_product where product_code = 'S10_1000' and is_current"
     )
@@ -733,7 +744,9 @@ def test_zero_updated_at_in_archive_loses_to_live(
         == D("320.00")
         == oracle_fact(oracle, 3002)["total_amount"]
     )
-    (frances,) = rows(con, "select * from marts.dim_customer where customer_id = 6 and is_current")
+    (frances,) = rows(
+        con, "select * from restricted.customer_pii where customer_id = 6 and is_current"
+    )
     assert (frances["email"], frances["last_name"]) == ("frances@example.com", "Allen")
     (beta,) = rows(
         con, "select * from marts.dim_product where product_code = 'S10_2000' and is_current"
@@ -868,7 +881,7 @@ def test_merged_customer_both_ids_count_for_the_survivor_segment(
     assert norm("total_spent", row["total_spent"]) == expected["total_spent"]
     assert row["order_count"] == expected["order_count"] == 2
     assert row["customer_segment"] == "High"
-    assert row["full_name"] == "Merle Person-Smith"
+    assert row["full_name"] == mask_pii("Merle Person-Smith")
 
 
 def test_fact_keys_point_at_the_dimension_row_of_the_same_id(
@@ -1525,3 +1538,59 @@ def test_expense_monthly_equals_the_oracle(con: duckdb.DuckDBPyConnection, oracl
         ["year_number", "month_number", "department", "category", "currency"],
         ["total_amount", "expense_count"],
     )
+
+
+# --- personal data --------------------------------------------------------------------------
+
+PERSONAL_COLUMNS = [
+    "first_name",
+    "last_name",
+    "full_name",
+    "email",
+    "phone",
+    "address_line_1",
+    "address_line_2",
+    "city",
+    "postal_code",
+]
+
+
+def test_restricted_customer_pii_holds_each_survivor_unmasked(
+    con: duckdb.DuckDBPyConnection, oracle: Oracle
+) -> None:
+    """The current unmasked name and email of every customer that survives the merge."""
+    found = {
+        r["customer_id"]: (r["full_name"], r["email"])
+        for r in rows(con, "select * from restricted.customer_pii where is_current")
+    }
+    survivors = set(oracle.key_map.values())
+    expected = {
+        cid: (oracle.customers[cid]["full_name"], oracle.customers[cid]["email_normalised"])
+        for cid in survivors
+    }
+    assert found == expected
+
+
+def test_marts_show_every_personal_value_as_its_sha256(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    """Each personal column of dim_customer is hashlib's SHA-256 of the unmasked value of
+    the same version; no unmasked value appears in any personal column of the marts."""
+    personal = {r["customer_key"]: r for r in table(con, "restricted.customer_pii")}
+    dimension = [r for r in table(con, "marts.dim_customer") if r["customer_key"] != UNKNOWN_KEY]
+    assert len(dimension) == len(personal) > 0
+    wrong = [
+        (row["customer_key"], column)
+        for row in dimension
+        for column in PERSONAL_COLUMNS
+        if row[column] != mask_pii(personal[row["customer_key"]][column])
+    ]
+    assert not wrong, wrong
+    cleartext = {r[c] for r in personal.values() for c in PERSONAL_COLUMNS} - {None}
+    for mart, columns in (
+        ("dim_customer", PERSONAL_COLUMNS),
+        ("customer_segments", ["full_name"]),
+        ("top_customers", ["full_name", "email"]),
+    ):
+        shown = {r[c] for r in table(con, f"marts.{mart}") for c in columns}
+        assert not shown & cleartext, f"marts.{mart} shows {shown & cleartext}"

@@ -11,6 +11,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from oracle import mask_pii
 from pipeline_helpers import pipeline_env, query, run_cli
 
 from ingestion.demo import generate_demo
@@ -74,9 +75,15 @@ def test_a_changed_attribute_opens_a_second_version_and_closes_the_first(built):
 
     versions = query(
         warehouse,
-        "select city, is_current, valid_from, valid_to from marts.dim_customer"
+        "select city, is_current, valid_from, valid_to from restricted.customer_pii"
         f" where customer_id = {customer_id} order by valid_from",
     )
+    masked = query(
+        warehouse,
+        "select city from marts.dim_customer"
+        f" where customer_id = {customer_id} order by valid_from",
+    )
+    assert masked == [(mask_pii(city),) for city, *_ in versions]  # the mart shows the mask
     assert len(versions) == 2, versions
     (old_city, old_current, _, old_to), (new_city, new_current, new_from, new_to) = versions
     assert new_city == "Tromsø" and new_current and not old_current

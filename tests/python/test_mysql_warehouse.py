@@ -28,13 +28,14 @@ from typing import Any
 import duckdb
 import pymysql
 import pytest
+from oracle import mask_pii
 from pipeline_helpers import PROJECT_DIR, pipeline_env, run_cli
 
 from ingestion.demo import generate_demo
 
 pytestmark = [pytest.mark.mysql, pytest.mark.slow]
 
-COMPARED_SCHEMAS = ("marts", "quarantine", "audit")
+COMPARED_SCHEMAS = ("marts", "restricted", "quarantine", "audit")
 # The run audit (ingestion/run_audit.py) records each run, its ids and times: it differs
 # between any two runs by design and has its own tests (test_run_audit.py).
 RUN_AUDIT_TABLES = {"pipeline_runs", "pipeline_run_tables"}
@@ -256,6 +257,7 @@ def test_every_schema_is_prefixed_and_money_is_decimal_18_2_on_mysql(runs: Runs)
         "marts",
         "quarantine",
         "audit",
+        "restricted",
     }
     assert {runs.prefix + name for name in written} <= databases
     money = [row for row in columns if row[1] in MONEY_COLUMNS]
@@ -382,6 +384,7 @@ select
     ) }} as day_of_week,
     {{ medallion.normalise_email("v") }} as email,
     {{ medallion.normalise_phone("v") }} as phone,
+    {{ medallion.mask_pii("v") }} as masked,
     {{ medallion.string_concat(["lower(trim(v))", "'#'", "kind"]) }} as concatenated,
     cast(
         extract(year from {{ medallion.parse_timestamp("trim(v)") }}) * 100
@@ -440,3 +443,6 @@ def test_messy_text_converts_alike_on_mysql_and_duckdb(runs: Runs) -> None:
     ]
     assert on_mysql[0] == on_duckdb[0]
     assert not mismatches, mismatches
+    # the mask is hashlib's SHA-256 of the UTF-8 bytes, on both warehouses
+    v, masked = on_duckdb[0].index("v"), on_duckdb[0].index("masked")
+    assert all(row[masked] == mask_pii(row[v]) for row in on_duckdb[1])

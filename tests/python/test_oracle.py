@@ -18,6 +18,7 @@ from oracle import (
     Sources,
     deal_size_for,
     dense_rank,
+    mask_pii,
     newest_file_rows,
     normalise_email,
     nps_for,
@@ -127,6 +128,15 @@ def test_email_normalisation_and_validity() -> None:
     assert normalise_email("  Merge@Example.COM ") == "merge@example.com"
     assert normalise_email("not-an-email") is None
     assert normalise_email(None) is None
+
+
+def test_personal_values_mask_as_the_sha256_of_their_utf8_bytes() -> None:
+    # the published SHA-256 test vector of "abc" (FIPS 180-2, appendix B.1)
+    assert mask_pii("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    assert mask_pii(None) is None
+    # UTF-8, not Latin-1: an accented name hashes its two-byte characters
+    assert mask_pii("Zoë") != mask_pii("Zoe")
+    assert mask_pii("Zoë") == mask_pii("Zo\u00eb") and len(mask_pii("Zoë")) == 64
 
 
 @pytest.mark.parametrize(
@@ -288,6 +298,7 @@ def test_customer_segments_count_merged_ids_for_the_survivor() -> None:
     assert row["order_count"] == 2
     assert row["avg_order_value"] == D("5205.00")
     assert row["customer_segment"] == "High"
+    assert row["full_name"] == mask_pii("First2 Last2")  # the survivor's name, masked
 
 
 @dataclass

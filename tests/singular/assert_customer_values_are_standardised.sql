@@ -1,12 +1,18 @@
-{#- Spec rule 5 on the customer dimension: emails lower-cased and trimmed (and only
-    plausible ones kept), names trimmed, phones reduced to digits with a leading + kept,
-    countries as ISO 3166 alpha-2 codes of the seed. Returns each version holding a
+{#- Spec rule 5 on the customer dimension, read unmasked from
+    `restricted.customer_pii` (the country, not personal, from the mart): emails
+    lower-cased and trimmed (and only plausible ones kept), names trimmed, phones
+    reduced to digits with a leading + kept, countries as ISO 3166 alpha-2 codes of
+    the seed. Returns each version holding a
     value that is not standardised. -#}
 with
 
 customers as (
-    select * from {{ ref("dim_customer") }}
-    where customer_key <> -1
+    select
+        personal.*,
+        dimension.country
+    from {{ ref("customer_pii") }} as personal
+    inner join {{ ref("dim_customer") }} as dimension
+        on personal.customer_key = dimension.customer_key
 ),
 
 country_codes as (

@@ -1,0 +1,56 @@
+{#- Every version of every customer (from the snapshot), with its surrogate key and
+    its personal values unmasked: what `dim_customer` masks and `restricted.customer_pii`
+    shows. One model computes the key, so the two always agree on it. -#}
+with
+
+versions as (
+    {{ snapshot_versions(ref("snap_customers"), "customer_id") }}
+),
+
+described as (
+    select
+        row_number() over (order by customer_id, dbt_valid_from) as customer_key,
+        customer_id,
+        first_name,
+        last_name,
+        nullif(trim({{ medallion.string_concat([
+            "coalesce(first_name, '')", "' '", "coalesce(last_name, '')"
+        ]) }}), '') as full_name,
+        email,
+        phone,
+        company_name,
+        address_line_1,
+        address_line_2,
+        city,
+        state,
+        postal_code,
+        country,
+        version_number,
+        cast(
+            (
+                case when first_name is not null then 1 else 0 end
+                + case when last_name is not null then 1 else 0 end
+                + case when email is not null then 1 else 0 end
+                + case when phone is not null then 1 else 0 end
+                + case when address_line_1 is not null then 1 else 0 end
+                + case when city is not null then 1 else 0 end
+                + case when postal_code is not null then 1 else 0 end
+                + case when country is not null then 1 else 0 end
+            ) / 8.0 as decimal(3, 2)
+        ) as data_quality_score,
+        is_active,
+        dbt_valid_to is null as is_current,
+        case
+            when version_number = 1
+                then
+                    least(
+                        coalesce(first_created_at, {{ oldest_timestamp() }}),
+                        dbt_valid_from
+                    )
+            else dbt_valid_from
+        end as valid_from,
+        coalesce(dbt_valid_to, {{ newest_timestamp() }}) as valid_to
+    from versions
+)
+
+select * from described
