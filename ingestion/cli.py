@@ -317,9 +317,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_bi(args: argparse.Namespace) -> int:
-    from .serve import BIAccount, MySQLServer, grant_bi_account, write_pbids
+    from .serve import BIAccount, grant_bi_account, write_pbids
+    from .settings import MySQLWarehouse
 
-    server = MySQLServer.from_environment()
+    server = MySQLWarehouse.from_environment()
     if args.action == "grant":
         account = BIAccount.from_environment()
         marts = grant_bi_account(server, account)
@@ -522,7 +523,7 @@ LOCKED_COMMANDS = {"ingest", "build", "run", "validate", "docs", "export", "stat
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from .lock import WarehouseLocked, warehouse_lock
+    from .lock import WarehouseLocked, WarehouseUnavailable, warehouse_lock
     from .pipelines import IngestFailed
     from .quality import QualityFailed
     from .run_audit import AuditError
@@ -544,6 +545,7 @@ def main(argv: list[str] | None = None) -> int:
         QualityFailed,
         AuditError,
         WarehouseLocked,
+        WarehouseUnavailable,
     ) as exc:
         console.print(f"[bold red]Failed:[/bold red] {redact(str(exc))}")
         return EXIT_FAILED

@@ -8,8 +8,10 @@ time (default 1) that stage reports progress:
   counted over the whole run (all pipelines). dlt reports through the pipeline's progress
   collector while the step is under way (rows buffered, files normalised, load jobs
   completed), so the kill lands in the middle of the step, never between two steps.
-- ``dbt``: when the ``n``-th dbt node (model, seed, snapshot or test) finishes, while the
-  other nodes of the build are still running.
+- ``dbt``: when the ``n``-th dbt node (model, seed, snapshot, test; source freshness
+  counts too) finishes, while the other nodes of the build are still running;
+  ``dbt:<node name>`` (e.g. ``dbt:dim_customer``) when that node finishes, whatever the
+  number of nodes before it.
 
 SIGKILL, not an exception: nothing runs after it (no ``finally``, no ``atexit``, no
 flush), as when the machine loses power or the OOM killer strikes. It exists for
@@ -21,6 +23,7 @@ collector and dbt no callback, so the hook costs nothing.
 from __future__ import annotations
 
 import os
+import re
 import signal
 from typing import Any
 
@@ -29,15 +32,19 @@ DLT_STAGES = ("extract", "normalize", "load")
 STAGES = (*DLT_STAGES, "dbt")
 
 
-def armed() -> tuple[str, int] | None:
-    """The stage and the count at which to die, or None (the normal case)."""
+def armed() -> tuple[str, int | str] | None:
+    """The stage and the count (or, for dbt, the node name) at which to die, or None
+    (the normal case)."""
     spec = os.environ.get(FAULT_ENV)
     if not spec:
         return None
     stage, _, count = spec.partition(":")
-    if stage not in STAGES or (count and not count.isdigit()):
-        raise ValueError(f"{FAULT_ENV} must be one of {', '.join(STAGES)}[:<n>], got {spec!r}")
-    return stage, int(count or 1)
+    named = stage == "dbt" and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", count)
+    if stage not in STAGES or (count and not count.isdigit() and not named):
+        raise ValueError(
+            f"{FAULT_ENV} must be one of {', '.join(STAGES)}[:<n>] or dbt:<node name>, got {spec!r}"
+        )
+    return stage, count if named else int(count or 1)
 
 
 def die() -> None:
@@ -89,7 +96,12 @@ def dbt_callbacks() -> list[Any]:
     _, at = fault
 
     def on_event(event: Any) -> None:
-        if event.info.name == "NodeFinished":
+        if event.info.name != "NodeFinished":
+            return
+        if isinstance(at, str):  # the node of that name (e.g. dim_customer) has finished
+            if event.data.node_info.node_name == at:
+                die()
+        else:
             _tick("dbt", at)
 
     return [on_event]

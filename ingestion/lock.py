@@ -34,13 +34,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .settings import (
-    ConfigError,
     MySQLWarehouse,
     check_target,
     describe_warehouse,
     schema_prefix,
     warehouse_path,
 )
+
+
+class WarehouseUnavailable(RuntimeError):
+    """The warehouse to lock cannot be reached (down, or refusing the credentials)."""
 
 
 class WarehouseLocked(Exception):
@@ -98,17 +101,11 @@ def _mysql_lock(command: str) -> Iterator[None]:
     name = mysql_lock_name()
     meta = f"`{schema_prefix()}medallion_meta`"
     try:
-        conn = pymysql.connect(
-            host=server.host,
-            port=server.port,
-            user=server.user,
-            password=server.password,
-            charset="utf8mb4",
-            autocommit=True,
-        )
+        conn = server.connect(autocommit=True)
     except pymysql.MySQLError as exc:
-        raise ConfigError(
-            f"Cannot reach the warehouse {server.describe()} to lock it: {exc.args[-1]}"
+        raise WarehouseUnavailable(
+            f"Cannot reach the warehouse {server.describe()} to lock it (MEDALLION_MYSQL_*): "
+            f"{exc.args[-1]}"
         ) from None
     try:
         with conn.cursor() as cursor:

@@ -38,29 +38,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fixtures import EXPENSE_COLUMNS
 from pipeline_helpers import pipeline_env, query, run_cli
 
 from ingestion.demo import generate_demo
 
-EXPENSE_HEADER = [
-    "expense_id",
-    "submitted_by",
-    "department",
-    "category",
-    "amount",
-    "currency",
-    "expense_date",
-    "description",
-]
-SURVEY_HEADER = [
-    "response_id",
-    "customer_email",
-    "submitted_at",
-    "nps_score",
-    "satisfaction",
-    "channel",
-    "comment",
-]
 LANDED_AT = dt.datetime(2025, 6, 1, tzinfo=dt.UTC).timestamp()
 # columns that differ between two runs by construction (the load's id and time)
 RUN_COLUMNS = {"load_id", "_dlt_load_id", "_dlt_id", "file_encoding"}
@@ -223,7 +205,7 @@ def expense_case(
     def plant(ref: Path, bad_sources: Path) -> None:
         rows = expense_rows(slug, good_rows)
         name = f"expenses/bad_{slug}.csv"
-        write_file(ref / "landing", name, csv_text(EXPENSE_HEADER, rows).encode())
+        write_file(ref / "landing", name, csv_text(EXPENSE_COLUMNS, rows).encode())
         write_file(bad_sources / "landing", name, bad(rows))
 
     return plant
@@ -234,7 +216,7 @@ def expense_file(slug: str) -> str:
 
 
 def with_last(extra: list[str]) -> Callable[[list[list[str]]], bytes]:
-    return lambda rows: csv_text(EXPENSE_HEADER, [*rows, extra]).encode()
+    return lambda rows: csv_text(EXPENSE_COLUMNS, [*rows, extra]).encode()
 
 
 # 1, 2: a record with the wrong number of fields
@@ -275,10 +257,10 @@ def _(runs: Runs) -> None:
 def reencoded(how: str) -> Callable[[list[list[str]]], bytes]:
     def render(rows: list[list[str]]) -> bytes:
         if how == "semicolon":
-            return csv_text(EXPENSE_HEADER, rows, ";").encode()
+            return csv_text(EXPENSE_COLUMNS, rows, ";").encode()
         if how == "bom":
-            return b"\xef\xbb\xbf" + csv_text(EXPENSE_HEADER, rows).replace("\n", "\r\n").encode()
-        return csv_text(EXPENSE_HEADER, rows).encode("latin-1")
+            return b"\xef\xbb\xbf" + csv_text(EXPENSE_COLUMNS, rows).replace("\n", "\r\n").encode()
+        return csv_text(EXPENSE_COLUMNS, rows).encode("latin-1")
 
     return render
 
@@ -330,7 +312,7 @@ def no_rows_case(slug: str, data: bytes) -> Callable[[Path, Path], None]:
 @case(
     "header-only file",
     "nothing loaded; the summary notes `no records in <file>`; nothing else changes",
-    no_rows_case("header_only", csv_text(EXPENSE_HEADER, []).encode()),
+    no_rows_case("header_only", csv_text(EXPENSE_COLUMNS, []).encode()),
 )
 def _(runs: Runs) -> None:
     assert query(
@@ -360,7 +342,7 @@ def _(runs: Runs) -> None:
     "truncated file (cut inside its last record)",
     "the cut record is quarantined `malformed record`; the rows before it loaded",
     expense_case(
-        "truncated", lambda rows: csv_text(EXPENSE_HEADER, [*rows, ["X-8"] * 8]).encode()[:-12]
+        "truncated", lambda rows: csv_text(EXPENSE_COLUMNS, [*rows, ["X-8"] * 8]).encode()[:-12]
     ),
 )
 def _(runs: Runs) -> None:
@@ -374,7 +356,7 @@ def _(runs: Runs) -> None:
 
 
 def extra_column(rows: list[list[str]]) -> bytes:
-    return csv_text([*EXPENSE_HEADER, "approver"], [[*row, "boss"] for row in rows]).encode()
+    return csv_text([*EXPENSE_COLUMNS, "approver"], [[*row, "boss"] for row in rows]).encode()
 
 
 @case(
@@ -392,7 +374,7 @@ def _(runs: Runs) -> None:
 
 
 def missing_amount(rows: list[list[str]]) -> bytes:
-    header = [c for c in EXPENSE_HEADER if c != "amount"]
+    header = [c for c in EXPENSE_COLUMNS if c != "amount"]
     return csv_text(header, [row[:4] + row[5:] for row in rows]).encode()
 
 
@@ -424,8 +406,8 @@ def value_case(slug: str, column: str, value: str) -> Callable[[Path, Path], Non
     def bad(rows: list[list[str]]) -> bytes:
         last = list(rows[0])
         last[0] = f"BAD-{slug}-9"
-        last[EXPENSE_HEADER.index(column)] = value
-        return csv_text(EXPENSE_HEADER, [*rows, last]).encode()
+        last[EXPENSE_COLUMNS.index(column)] = value
+        return csv_text(EXPENSE_COLUMNS, [*rows, last]).encode()
 
     return expense_case(slug, bad)
 
@@ -496,7 +478,7 @@ SQL_TEXT = "x'); drop table marts.fct_transactions; --"
 )
 def _(runs: Runs) -> None:
     assert query(
-        runs.bad, f"select last_name from marts.dim_customer where customer_id = {NEW_ID + 4}"
+        runs.bad, f"select last_name from restricted.customer_pii where customer_id = {NEW_ID + 4}"
     ) == [(SQL_TEXT,)]
     assert query(
         runs.bad,
@@ -546,7 +528,7 @@ def same_file(slug: str, rows: list[list[str]]) -> Callable[[Path, Path], None]:
     def plant(ref: Path, bad_sources: Path) -> None:
         for sources in (ref, bad_sources):
             write_file(
-                sources / "landing", expense_file(slug), csv_text(EXPENSE_HEADER, rows).encode()
+                sources / "landing", expense_file(slug), csv_text(EXPENSE_COLUMNS, rows).encode()
             )
 
     return plant
@@ -609,7 +591,7 @@ def _(runs: Runs) -> None:
         f" where customer_id = {NEW_ID + 2}",
     ) == [(None, "ada at example dot com", True)]
     assert query(
-        runs.bad, f"select email from marts.dim_customer where customer_id = {NEW_ID + 2}"
+        runs.bad, f"select email from restricted.customer_pii where customer_id = {NEW_ID + 2}"
     ) == [(None,)]
 
 
@@ -629,7 +611,8 @@ FOUR_BYTE = "Zoë 😀 𝄞 𠜎"
 def _(runs: Runs) -> None:
     assert query(
         runs.bad,
-        f"select first_name, last_name from marts.dim_customer where customer_id = {NEW_ID + 3}",
+        "select first_name, last_name from restricted.customer_pii"
+        f" where customer_id = {NEW_ID + 3}",
     ) == [(FOUR_BYTE, "Byron")]
     assert query(
         runs.bad,
@@ -645,6 +628,9 @@ def _free_port() -> int:
     with contextlib.closing(socket.socket()) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+RUN_AUDIT = {"audit.pipeline_runs", "audit.pipeline_run_tables"}
 
 
 def warehouse_snapshot(warehouse: Path) -> dict[str, list[tuple[Any, ...]]]:
@@ -670,7 +656,18 @@ def refused_run(runs: Runs, setting: str, value: str | None, exit_code: int) -> 
     result = run_cli(["run"], env, expect=exit_code)
     output = result.stdout + result.stderr
     assert "Traceback" not in output
-    assert warehouse_snapshot(runs.bad) == before
+    after = warehouse_snapshot(runs.bad)
+    # the one thing a refused run writes: its own row in the run audit, as failed
+    assert {k: v for k, v in after.items() if k not in RUN_AUDIT} == {
+        k: v for k, v in before.items() if k not in RUN_AUDIT
+    }
+    new_runs = set(after["audit.pipeline_runs"]) - set(before.get("audit.pipeline_runs", []))
+    assert len(new_runs) == 1
+    (last,) = query(
+        runs.bad,
+        "select status, error_message from audit.pipeline_runs order by started_at desc limit 1",
+    )
+    assert last[0] == "failed" and last[1], last
     return output
 
 
@@ -769,6 +766,7 @@ COMPARED = {
             "top_customers",
         ]
     },
+    "restricted.customer_pii": "true",
     "snapshots.snap_customers": "true",
     "snapshots.snap_products": "true",
     # silver: every row not from a bad input
