@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .settings import PROJECT_DIR, ConfigError, warehouse_path
+from .settings import PROJECT_DIR, ConfigError, MySQLWarehouse, schema_prefix, warehouse_path
 
 SUITES_DIR = PROJECT_DIR / "quality"
 LAYERS = ("raw", "gold")
@@ -145,17 +145,9 @@ def expectation_parameters() -> dict[str, Any]:
 
 
 def schema_name(name: str) -> str:
-    """A schema of the project, with the environment's prefix (``serve.schema_name``),
-    which may hold only letters, digits and ``_``: it is written into SQL."""
-    from .serve import schema_name as prefixed
-
-    qualified = prefixed(name)
-    if not re.fullmatch(r"[A-Za-z0-9_]*", qualified):
-        raise ConfigError(
-            "MEDALLION_SCHEMA_PREFIX may hold only letters, digits and '_', "
-            f"got {qualified[: len(qualified) - len(name)]!r}"
-        )
-    return qualified
+    """A schema of the project, with the environment's prefix (validated by
+    ``settings.schema_prefix``: letters, digits and ``_`` only, so safe in SQL)."""
+    return schema_prefix() + name
 
 
 def frame_from_arrow(table: Any) -> Any:
@@ -201,11 +193,8 @@ class Warehouse:
         self._engine: Any = None
 
     def describe(self) -> str:
-        from .serve import MySQLServer
-
         if self.target == "mysql":
-            server = MySQLServer.from_environment()
-            return f"MySQL {server.user}@{server.host}:{server.port}"
+            return MySQLWarehouse.from_environment().describe()
         return str(warehouse_path())
 
     def open(self) -> None:
@@ -227,19 +216,11 @@ class Warehouse:
         elif self.target == "mysql":
             import sqlalchemy
 
-            from .serve import MySQLServer
-
-            server = MySQLServer.from_environment()
-            url = sqlalchemy.engine.URL.create(
-                "mysql+pymysql",
-                username=server.user,
-                password=server.password or None,
-                host=server.host,
-                port=server.port,
-                query={"charset": "utf8mb4"},
-            )
+            server = MySQLWarehouse.from_environment()
             self._engine = sqlalchemy.create_engine(
-                url, connect_args={"connect_timeout": 10}, poolclass=sqlalchemy.pool.NullPool
+                server.url(),
+                connect_args={"connect_timeout": 10},
+                poolclass=sqlalchemy.pool.NullPool,
             )
             try:
                 self._scalar("select 1")
@@ -540,11 +521,9 @@ def data_docs_dir(target: str) -> Path:
     """Where the Data Docs site of a warehouse is written: beside the DuckDB file, in
     ``data_docs/`` (``data_docs-<prefix>`` with a schema prefix); for MySQL, in
     ``data_docs-mysql-<host>-<port>[-<prefix>]`` beside where the DuckDB file would be."""
-    from .serve import MySQLServer
-
     prefix = schema_name("")
     if target == "mysql":
-        server = MySQLServer.from_environment()
+        server = MySQLWarehouse.from_environment()
         name = f"data_docs-mysql-{server.host}-{server.port}" + (f"-{prefix}" if prefix else "")
     else:
         name = "data_docs" + (f"-{prefix}" if prefix else "")

@@ -119,16 +119,7 @@ class AuditWarehouse:
 
             server = MySQLWarehouse.from_environment()
             try:
-                self._conn = pymysql.connect(
-                    host=server.host,
-                    port=server.port,
-                    user=server.user,
-                    password=server.password,
-                    charset="utf8mb4",
-                    collation=MYSQL_COLLATION,
-                    connect_timeout=10,
-                    autocommit=False,
-                )
+                self._conn = server.connect(collation=MYSQL_COLLATION, autocommit=False)
             except pymysql.MySQLError as exc:
                 raise AuditError(
                     f"Cannot reach the MySQL warehouse at {server.host}:{server.port} "

@@ -22,49 +22,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .settings import ConfigError, warehouse_path
+from .settings import ConfigError, MySQLWarehouse, schema_prefix, warehouse_path
 
 BATCH_ROWS = 50_000
-
-
-def schema_name(name: str) -> str:
-    """A schema the project writes, with the environment's prefix (if any)."""
-    return f"{os.environ.get('MEDALLION_SCHEMA_PREFIX', '')}{name}"
-
-
-@dataclass(frozen=True)
-class MySQLServer:
-    """The MySQL warehouse as ``profiles.yml`` sees it (MEDALLION_MYSQL_* settings)."""
-
-    host: str
-    port: int
-    user: str
-    password: str
-
-    @classmethod
-    def from_environment(cls) -> MySQLServer:
-        port = os.environ.get("MEDALLION_MYSQL_PORT", "3306")
-        if not port.isdigit():
-            raise ConfigError(f"MEDALLION_MYSQL_PORT must be a port number, got {port!r}")
-        return cls(
-            host=os.environ.get("MEDALLION_MYSQL_HOST", "127.0.0.1"),
-            port=int(port),
-            user=os.environ.get("MEDALLION_MYSQL_USER", "root"),
-            password=os.environ.get("MEDALLION_MYSQL_PASSWORD", ""),
-        )
-
-    def connect(self, **kwargs: Any) -> Any:
-        import pymysql
-
-        return pymysql.connect(
-            host=self.host,
-            port=self.port,
-            user=self.user,
-            password=self.password,
-            charset="utf8mb4",
-            connect_timeout=10,
-            **kwargs,
-        )
 
 
 # --- the BI account -------------------------------------------------------------------
@@ -99,7 +59,7 @@ class BIAccount:
         return cls(user=user, password=password, host=host)
 
 
-def grant_bi_account(server: MySQLServer, account: BIAccount) -> str:
+def grant_bi_account(server: MySQLWarehouse, account: BIAccount) -> str:
     """Create (or reset) the BI account: ``select`` on the marts schema, nothing else.
 
     Every privilege it held before is revoked first, so re-running this after the
@@ -107,7 +67,7 @@ def grant_bi_account(server: MySQLServer, account: BIAccount) -> str:
     """
     import pymysql
 
-    marts = schema_name("marts")
+    marts = schema_prefix() + "marts"
     try:
         conn = server.connect(autocommit=True)
     except pymysql.MySQLError as exc:
@@ -146,7 +106,7 @@ def grant_bi_account(server: MySQLServer, account: BIAccount) -> str:
     return marts
 
 
-def write_pbids(path: Path, server: MySQLServer) -> Path:
+def write_pbids(path: Path, server: MySQLWarehouse) -> Path:
     """A Power BI data-source file: opening it connects Power BI Desktop to the marts.
 
     It holds the server and database only; Power BI asks for the BI account's user and
@@ -160,7 +120,7 @@ def write_pbids(path: Path, server: MySQLServer) -> Path:
                     "protocol": "mysql",
                     "address": {
                         "server": f"{server.host}:{server.port}",
-                        "database": schema_name("marts"),
+                        "database": schema_prefix() + "marts",
                     },
                 },
                 "options": {},
@@ -185,7 +145,7 @@ def export_marts(target: str, out_dir: Path) -> dict[str, int]:
     if target == "duckdb":
         return _export_duckdb(out_dir)
     if target == "mysql":
-        return _export_mysql(MySQLServer.from_environment(), out_dir)
+        return _export_mysql(MySQLWarehouse.from_environment(), out_dir)
     raise ConfigError(f"Unknown target {target!r} (duckdb or mysql)")
 
 
@@ -195,7 +155,7 @@ def _export_duckdb(out_dir: Path) -> dict[str, int]:
     database = warehouse_path()
     if not database.exists():
         raise ConfigError(f"No warehouse at {database}: run `medallion run` first.")
-    marts = schema_name("marts")
+    marts = schema_prefix() + "marts"
     written: dict[str, int] = {}
     with duckdb.connect(str(database), read_only=True) as conn:
         tables = [
@@ -239,10 +199,10 @@ def _arrow_type(data_type: str, column_type: str, precision: Any, scale: Any) ->
     return pa.string()
 
 
-def _export_mysql(server: MySQLServer, out_dir: Path) -> dict[str, int]:
+def _export_mysql(server: MySQLWarehouse, out_dir: Path) -> dict[str, int]:
     import pymysql.cursors
 
-    marts = schema_name("marts")
+    marts = schema_prefix() + "marts"
     written: dict[str, int] = {}
     conn = server.connect(cursorclass=pymysql.cursors.SSCursor)
     try:

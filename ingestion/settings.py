@@ -13,6 +13,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -109,6 +110,15 @@ class MySQLWarehouse:
             port=int(port),
             user=os.environ.get("MEDALLION_MYSQL_USER") or "root",
             password=os.environ.get("MEDALLION_MYSQL_PASSWORD", ""),
+        )
+
+    def connect(self, **kwargs: Any) -> Any:
+        """A PyMySQL connection to the server (no database), 4-byte Unicode."""
+        import pymysql
+
+        options = {"charset": "utf8mb4", "connect_timeout": 10, **kwargs}
+        return pymysql.connect(
+            host=self.host, port=self.port, user=self.user, password=self.password, **options
         )
 
     def url(self) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pymysql
 import pytest
-from pipeline_helpers import MYSQL
+from pipeline_helpers import MYSQL, drop_databases
 
 
 @pytest.fixture(scope="session")
@@ -26,11 +26,12 @@ def mysql_prefix(mysql_server: dict[str, Any]) -> Iterator[str]:
     """A unique database-name prefix; every database with it is dropped afterwards."""
     prefix = f"t{uuid.uuid4().hex[:10]}_"
     yield prefix
-    conn = pymysql.connect(**mysql_server)
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute("show databases like %s", (prefix.replace("_", r"\_") + "%",))
-            for (name,) in cursor.fetchall():
-                cursor.execute(f"drop database `{name}`")
-    finally:
-        conn.close()
+    drop_databases(prefix)
+
+
+@pytest.fixture(scope="module")
+def module_prefix(mysql_server: dict[str, Any]) -> Iterator[str]:
+    """``mysql_prefix`` for a module's shared warehouse: dropped after the module."""
+    prefix = f"t{uuid.uuid4().hex[:10]}_"
+    yield prefix
+    drop_databases(prefix)

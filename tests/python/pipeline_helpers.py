@@ -81,3 +81,32 @@ def query(warehouse: Path | str, sql: str) -> list[tuple[Any, ...]]:
 def table_rows(warehouse: Path | str, table: str) -> list[tuple[Any, ...]]:
     """Every row of a table, sorted, for whole-table equality checks."""
     return sorted(query(warehouse, f"select * from {table}"), key=repr)
+
+
+def databases_with_prefix(prefix: str) -> list[str]:
+    """The databases of the real MariaDB whose names start with ``prefix``."""
+    import pymysql
+
+    conn = pymysql.connect(**MYSQL)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("show databases like %s", (prefix.replace("_", r"\_") + "%",))
+            return [name for (name,) in cursor.fetchall()]
+    finally:
+        conn.close()
+
+
+def drop_databases(prefix: str, users: tuple[str, ...] = ()) -> None:
+    """Drop every database whose name starts with ``prefix`` (and the given users)."""
+    import pymysql
+
+    names = databases_with_prefix(prefix)
+    conn = pymysql.connect(**MYSQL, autocommit=True)
+    try:
+        with conn.cursor() as cursor:
+            for user in users:
+                cursor.execute("drop user if exists %s@'%%'", (user,))
+            for name in names:
+                cursor.execute(f"drop database `{name}`")
+    finally:
+        conn.close()

@@ -10,9 +10,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-import pymysql
 import pytest
-from pipeline_helpers import run_cli
+from pipeline_helpers import databases_with_prefix, drop_databases, run_cli
 
 from ingestion.bench import BUILD_STAGES, INGEST_STAGES, STAGES
 
@@ -57,18 +56,9 @@ def bench(tmp_path_factory: pytest.TempPathFactory, mysql_server: dict[str, Any]
             env,
             timeout=900,
         )
-        conn = pymysql.connect(**mysql_server)
-        with conn.cursor() as cursor:
-            cursor.execute("show databases like %s", (prefix.replace("_", r"\_") + "%",))
-            left = [row[0] for row in cursor.fetchall()]
-        conn.close()
+        left = databases_with_prefix(prefix)
     finally:  # never leave databases behind, whatever failed
-        conn = pymysql.connect(**mysql_server)
-        with conn.cursor() as cursor:
-            cursor.execute("show databases like %s", (prefix.replace("_", r"\_") + "%",))
-            for (name,) in cursor.fetchall():
-                cursor.execute(f"drop database `{name}`")
-        conn.close()
+        drop_databases(prefix)
     return {"results": json.loads(Path(out).read_text()), "left": left, "prefix": prefix}
 
 

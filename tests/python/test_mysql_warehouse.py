@@ -17,8 +17,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
@@ -75,22 +73,6 @@ class Runs:
     duckdb_env: dict[str, str]
     mysql_env: dict[str, str]
     mysql_output: str
-
-
-@pytest.fixture(scope="module")
-def module_prefix(mysql_server: dict[str, Any]) -> Iterator[str]:
-    """A unique schema prefix for this module's MySQL warehouse; every database with it
-    is dropped afterwards (module-scoped twin of conftest's ``mysql_prefix``)."""
-    prefix = f"t{uuid.uuid4().hex[:8]}_"
-    yield prefix
-    conn = pymysql.connect(**mysql_server)
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute("show databases like %s", (prefix.replace("_", r"\_") + "%",))
-            for (name,) in cursor.fetchall():
-                cursor.execute(f"drop database `{name}`")
-    finally:
-        conn.close()
 
 
 @pytest.fixture(scope="module")

@@ -21,22 +21,11 @@ import pymysql
 import pytest
 from fixtures import write_landing, write_sqlite_source
 from oracle import UNKNOWN_KEY, Oracle, Sources, mask_pii
-from pipeline_helpers import MYSQL, pipeline_env, run_cli
-from test_gold_rules import ARCHIVE, LANDING_FILES, LIVE, customer
+from pipeline_helpers import MYSQL, drop_databases, pipeline_env, run_cli
+from test_gold_rules import ARCHIVE, LANDING_FILES, LIVE, PERSONAL_COLUMNS, customer
 
 pytestmark = pytest.mark.mysql
 
-PERSONAL_COLUMNS = [
-    "first_name",
-    "last_name",
-    "full_name",
-    "email",
-    "phone",
-    "address_line_1",
-    "address_line_2",
-    "city",
-    "postal_code",
-]
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
 # One customer more than the gold-rule scenario: untrimmed, accented and 4-byte
@@ -82,15 +71,7 @@ def built(
         run_cli(["bi", "grant", "--pbids", str(tmp / "marts.pbids")], env)
         yield Built(prefix, user, password, Oracle(Sources(ARCHIVE, LIVE_WITH_UNICODE)))
     finally:
-        conn = pymysql.connect(**mysql_server, autocommit=True)
-        try:
-            with conn.cursor() as cursor:
-                cursor.execute("drop user if exists %s@'%%'", (user,))
-                cursor.execute("show databases like %s", (prefix.replace("_", r"\_") + "%",))
-                for (name,) in cursor.fetchall():
-                    cursor.execute(f"drop database `{name}`")
-        finally:
-            conn.close()
+        drop_databases(prefix, users=(user,))
 
 
 def fetch(conn: pymysql.Connection, sql: str) -> list[dict[str, Any]]:

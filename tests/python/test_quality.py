@@ -13,14 +13,11 @@ import json
 import socket
 import sqlite3
 import subprocess
-import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pymysql
 import pytest
 from pipeline_helpers import PROJECT_DIR, pipeline_env, query, run_cli
 
@@ -62,22 +59,6 @@ class Run:
     @property
     def docs(self) -> Path:
         return Path(self.env["MEDALLION_DUCKDB_PATH"]).parent
-
-
-@pytest.fixture(scope="module")
-def module_prefix(mysql_server: dict[str, Any]) -> Iterator[str]:
-    """A unique schema prefix for this module's MySQL warehouse; every database with it
-    is dropped afterwards (a module-scoped twin of conftest's ``mysql_prefix``)."""
-    prefix = f"t{uuid.uuid4().hex[:10]}_"
-    yield prefix
-    conn = pymysql.connect(**mysql_server)
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute("show databases like %s", (prefix.replace("_", r"\_") + "%",))
-            for (name,) in cursor.fetchall():
-                cursor.execute(f"drop database `{name}`")
-    finally:
-        conn.close()
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,6 @@ import re
 import sqlite3
 import subprocess
 import time
-import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -167,20 +165,6 @@ def mysql_pipeline(scenario: Scenario, prefix: str) -> None:
         conn.close()
     scenario.results["run"] = run_cli(["run", "--target", "mysql"], env, None)
     scenario.results["status"] = run_cli(["status", "--target", "mysql"], env, None)
-
-
-@pytest.fixture(scope="module")
-def module_prefix(mysql_server: dict[str, Any]) -> Iterator[str]:
-    prefix = f"t{uuid.uuid4().hex[:10]}_"
-    yield prefix
-    conn = pymysql.connect(**mysql_server)
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute("show databases like %s", (prefix.replace("_", r"\_") + "%",))
-            for (name,) in cursor.fetchall():
-                cursor.execute(f"drop database `{name}`")
-    finally:
-        conn.close()
 
 
 @pytest.fixture(scope="module")

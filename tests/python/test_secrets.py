@@ -30,7 +30,7 @@ from typing import Any
 
 import pymysql
 import pytest
-from pipeline_helpers import MYSQL, PROJECT_DIR, pipeline_env, run_cli
+from pipeline_helpers import MYSQL, PROJECT_DIR, drop_databases, pipeline_env, run_cli
 
 from ingestion.demo import generate_demo
 
@@ -88,7 +88,6 @@ def scenario(
     secrets = Secrets()
     tmp = tmp_path_factory.mktemp("secrets")
     prefix = secrets.prefix
-    pattern = prefix.replace("_", "\\_") + "%"  # this prefix's databases
     try:
         demo = generate_demo(
             tmp / "demo", seed=7, scale=0.05, mysql_url=SERVER_URL, database_prefix=f"{prefix}src_"
@@ -165,16 +164,7 @@ def scenario(
             outputs[name] = result.stdout + "\n" + result.stderr
         yield Scenario(secrets, tmp, env, outputs, started)
     finally:
-        conn = _admin()
-        try:
-            with conn.cursor() as cursor:
-                for role in ("source", "warehouse", "bi"):
-                    cursor.execute("drop user if exists %s@'%%'", (secrets.user(role),))
-                cursor.execute("show databases like %s", (pattern,))
-                for (name,) in cursor.fetchall():
-                    cursor.execute(f"drop database `{name}`")
-        finally:
-            conn.close()
+        drop_databases(prefix, users=tuple(secrets.user(r) for r in ("source", "warehouse", "bi")))
 
 
 # --- reading every output ------------------------------------------------------------
