@@ -138,13 +138,28 @@ def _ingest(args: argparse.Namespace) -> list:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    """dbt build; a full build is skipped when the raw layer and the project are as at
+    the last successful one (``build_state``), unless ``--force``."""
+    from .build_state import BuildState
     from .transform import run_dbt
 
     dbt_args = ["build"]
     if args.select:
         dbt_args += ["--select", *args.select]
+        state = None
+    else:
+        state = BuildState.read(args.target)
+        if state.unchanged and not args.force:
+            console.print(
+                "No raw load and no project change since the last successful build "
+                f"({state.last_built_at:%Y-%m-%d %H:%M:%S} UTC): dbt build skipped "
+                "(--force builds anyway)"
+            )
+            return 0
     outcome = run_dbt(dbt_args, target=args.target)
     print_dbt_summary(outcome)
+    if state is not None:
+        state.record(outcome.seconds)
     return 0
 
 
@@ -158,6 +173,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         ["medallion run", f"--target {args.target}"]
         + ([f"--only {' '.join(args.only)}"] if args.only else [])
         + (["--full-refresh"] if args.full_refresh else [])
+        + (["--force"] if args.force else [])
         + ([f"--anomaly-factor {args.anomaly_factor:g}"] if args.anomaly_factor else [])
     )
     audit = RunAudit(target=args.target, command=command)
@@ -409,6 +425,14 @@ def build_parser() -> argparse.ArgumentParser:
             help="reload every source whole, ignoring incremental state",
         )
 
+    def add_force(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--force",
+            action="store_true",
+            help="run dbt build even when no raw load and no project file changed since "
+            "the last successful build (which is skipped otherwise)",
+        )
+
     ingest = commands.add_parser("ingest", help="run the dlt pipelines into the raw schemas")
     add_target(ingest)
     add_ingest_options(ingest)
@@ -421,12 +445,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     build = commands.add_parser("build", help="dbt build: seeds, models, snapshots, tests")
     add_target(build)
-    build.add_argument("--select", nargs="+", help="dbt node selection")
+    build.add_argument(
+        "--select", nargs="+", help="dbt node selection (never skipped, never recorded)"
+    )
+    add_force(build)
     build.set_defaults(func=cmd_build)
 
     run = commands.add_parser("run", help="ingest, then build (the whole pipeline)")
     add_target(run)
     add_ingest_options(run)
+    add_force(run)
     run.add_argument(
         "--anomaly-factor",
         type=float,

@@ -695,9 +695,9 @@ class RunAudit:
             warehouse.commit()
 
 
-def ensure_audit_tables(warehouse: AuditWarehouse) -> None:
-    """The audit schema and its two tables, if missing (on MySQL the database is
-    created ``utf8mb4_bin`` like every database of the project)."""
+def ensure_schema(warehouse: AuditWarehouse) -> None:
+    """The audit schema, if missing (on MySQL the database is created ``utf8mb4_bin``
+    like every database of the project)."""
     schema = warehouse.quote(warehouse.schema(AUDIT_SCHEMA))
     if warehouse.is_mysql:
         warehouse.execute(
@@ -706,6 +706,11 @@ def ensure_audit_tables(warehouse: AuditWarehouse) -> None:
         )
     else:
         warehouse.execute(f"create schema if not exists {schema}")
+
+
+def ensure_audit_tables(warehouse: AuditWarehouse) -> None:
+    """The audit schema and its two tables, if missing."""
+    ensure_schema(warehouse)
     kind = 1 if warehouse.is_mysql else 0
     for table, columns in ((RUNS_TABLE, RUN_COLUMNS), (TABLES_TABLE, TABLE_COLUMNS)):
         body = ", ".join(f"{name} {types[kind]}" for name, types in columns.items())

@@ -106,6 +106,8 @@ def test_build_throughput_growth_and_fixed_overhead(bench: dict) -> None:
     baseline = results["baseline_build"]
     assert positive(baseline["seconds"]) and positive(baseline["raw_transaction_rows"])
     assert baseline["failures"] == []
+    # forced: the same warehouse was just built by `make run`, which would skip it
+    assert baseline["skipped"] is False and baseline["nodes"]["tests"] > 0
     for size in sizes:
         build = size["build"]
         # raw holds every transaction row of both sources, and about the size asked for
@@ -156,6 +158,9 @@ def test_reruns_are_shares_of_the_full_run(bench: dict) -> None:
         changed = rerun["changed_rows"]["transactions"]
         assert changed == round(live_rows * rerun["changed_percent"] / 100)
         assert rerun["ingest"]["tables"]["raw_live.transactions"]["loaded"] == changed
+        # nothing loaded, nothing to build: dbt is skipped; a change is built
+        assert rerun["build"]["skipped"] is (sum(rerun["changed_rows"].values()) == 0)
+        assert (sum(rerun["build"]["nodes"].values()) == 0) is rerun["build"]["skipped"]
     assert incremental["reruns"][-1]["changed_rows"]["transactions"] > 0
 
 

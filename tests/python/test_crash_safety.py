@@ -19,7 +19,8 @@ warehouses loaded at different moments:
   ``snap_products``: the id is the load's timestamp), ``_dlt_id`` (dlt draws a random
   row id at normalisation) and ``detected_at`` (when a deletion was noticed);
 - the run audit's ``audit.pipeline_runs`` and ``audit.pipeline_run_tables``: one row per
-  run by design (``test_run_audit.py`` tests them).
+  run by design (``test_run_audit.py`` tests them), and ``audit.dbt_builds``, one row per
+  successful build (``test_build_state.py``).
 
 The snapshots' ``dbt_valid_from``, ``dbt_updated_at`` and ``dbt_scd_id`` are compared
 too: with the timestamp strategy they come from the data's ``updated_at``, not from
@@ -70,8 +71,10 @@ def warehouse_tables(warehouse: Path | str, ignored: set[str] = IGNORED_COLUMNS)
         "select table_schema, table_name from information_schema.tables"
         " where table_schema not like '%\\_staging' escape '\\'"
         " and table_name not like '\\_dlt\\_%' escape '\\'"
-        # the run audit records each run (ids, times, outcome): differs by design
-        " and not (table_schema = 'audit' and table_name like 'pipeline\\_run%' escape '\\')",
+        # the run audit records each run (ids, times, outcome), and each successful
+        # build (its time): they differ by design
+        " and not (table_schema = 'audit'"
+        " and table_name in ('pipeline_runs', 'pipeline_run_tables', 'dbt_builds'))",
     )
     tables: Tables = {}
     for schema, table in names:
@@ -251,7 +254,9 @@ def test_a_second_run_started_during_a_run_is_refused_naming_the_holder(second_r
 
 def test_the_run_holding_the_lock_finishes_untouched(second_run):
     assert second_run["first"].returncode == 0, second_run["output"][-3000:]
-    assert "dbt build (" in second_run["output"]
+    # its sources did not change: it ingested nothing and skipped the build
+    assert "dbt build skipped" in " ".join(second_run["output"].split())
+    assert "dbt build (" not in second_run["output"]
 
 
 def test_two_runs_in_a_row_leave_every_table_identical(second_run, reference):

@@ -34,9 +34,10 @@ from ingestion.demo import generate_demo
 pytestmark = [pytest.mark.mysql, pytest.mark.slow]
 
 COMPARED_SCHEMAS = ("marts", "restricted", "quarantine", "audit")
-# The run audit (ingestion/run_audit.py) records each run, its ids and times: it differs
-# between any two runs by design and has its own tests (test_run_audit.py).
-RUN_AUDIT_TABLES = {"pipeline_runs", "pipeline_run_tables"}
+# The run audit (ingestion/run_audit.py) records each run, its ids and times, and each
+# successful build (ingestion/build_state.py): they differ between any two runs by design
+# and have their own tests (test_run_audit.py, test_build_state.py).
+RUN_AUDIT_TABLES = {"pipeline_runs", "pipeline_run_tables", "dbt_builds"}
 
 # The dlt load a row came from is named after the time of that load: it differs between
 # any two runs, so it is the one column not compared across warehouses.
@@ -260,6 +261,8 @@ def test_second_run_on_mysql_loads_nothing_and_changes_nothing(runs: Runs) -> No
     loaded = loaded_counts(second, runs.prefix)
     assert set(loaded) == set(first), second[-3000:]
     assert {table: count for table, count in loaded.items() if count} == {}
+    # nothing loaded: the build is skipped, by the signature recorded on MySQL
+    assert "dbt build skipped" in " ".join(second.split()), second[-3000:]
     after = {schema: mysql_schema(runs.prefix, schema) for schema in COMPARED_SCHEMAS}
     for schema in COMPARED_SCHEMAS:
         for table in before[schema]:

@@ -1,0 +1,172 @@
+"""A ``dbt build`` with nothing to do is skipped, and only then (``ingestion/build_state.py``).
+
+On real demo sources and the real pipeline: a second build with no load in between is
+skipped and changes nothing, ``--force`` builds, a changed source row is built (even
+after a build killed half-way), and the project part of the signature follows the files
+dbt reads and nothing else.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import sqlite3
+from pathlib import Path
+
+import pytest
+from pipeline_helpers import PROJECT_DIR, pipeline_env, query, run_cli
+
+from ingestion import build_state
+from ingestion.demo import generate_demo
+
+pytestmark = pytest.mark.slow
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """Demo sources and a warehouse built once from them by ``medallion run``."""
+    root = tmp_path_factory.mktemp("build_state")
+    sources = root / "sources"
+    generate_demo(sources, seed=5, scale=0.25)
+    env = pipeline_env(
+        root,
+        f"sqlite:///{sources / 'archive.sqlite'}",
+        f"sqlite:///{sources / 'live.sqlite'}",
+        sources / "landing",
+    )
+    run_cli(["run"], env)
+    return sources, env
+
+
+def builds(env: dict[str, str]) -> list[tuple]:
+    return query(
+        env["MEDALLION_DUCKDB_PATH"], "select signature from audit.dbt_builds order by built_at"
+    )
+
+
+def marts(env: dict[str, str]) -> dict[str, list[tuple]]:
+    warehouse = env["MEDALLION_DUCKDB_PATH"]
+    names = query(
+        warehouse, "select table_name from information_schema.tables where table_schema = 'marts'"
+    )
+    return {
+        name: sorted(query(warehouse, f'select * from marts."{name}"'), key=repr)
+        for (name,) in names
+    }
+
+
+def test_a_build_with_no_load_since_the_last_is_skipped_and_force_builds(built):
+    _, env = built
+    results = Path(env["DBT_TARGET_PATH"]) / "run_results.json"
+    assert len(builds(env)) == 1  # the run's build
+    before, results_before = marts(env), results.stat().st_mtime_ns
+
+    skipped = run_cli(["build"], env)
+
+    assert "dbt build skipped (--force builds anyway)" in flat(skipped.stdout)
+    assert results.stat().st_mtime_ns == results_before  # dbt did not run at all
+    assert marts(env) == before and len(builds(env)) == 1
+
+    forced = run_cli(["build", "--force"], env)
+
+    assert "dbt build (" in forced.stdout and "skipped" not in forced.stdout
+    assert results.stat().st_mtime_ns != results_before
+    assert marts(env) == before  # the same data built again gives the same marts
+    assert len(builds(env)) == 2 and builds(env)[0] == builds(env)[1]
+
+
+def test_a_select_is_never_skipped_nor_recorded(built):
+    _, env = built
+    recorded = len(builds(env))
+
+    partial = run_cli(["build", "--select", "dim_date"], env)
+
+    assert "dbt build --select dim_date (" in flat(partial.stdout)
+    assert "skipped" not in partial.stdout
+    assert len(builds(env)) == recorded
+
+
+def test_a_changed_source_row_is_built_even_after_a_killed_build(built):
+    sources, env = built
+    warehouse = env["MEDALLION_DUCKDB_PATH"]
+    (transaction_id,) = query(
+        warehouse,
+        "select transaction_id from marts.fct_transactions where transaction_type = 'Sale'"
+        " and transaction_id in (select transaction_id from raw_live.transactions)"
+        " order by transaction_id limit 1",
+    )[0]
+    with sqlite3.connect(sources / "live.sqlite") as conn:
+        (quantity,) = conn.execute(
+            "select quantity from transactions where transaction_id = ?", (transaction_id,)
+        ).fetchone()
+        conn.execute(  # a valid change: the amount stays quantity * unit_price
+            "update transactions set quantity = ?, amount = round(? * unit_price, 2),"
+            " updated_at = '2025-07-01 09:00:00' where transaction_id = ?",
+            (quantity + 7, quantity + 7, transaction_id),
+        )
+    recorded = builds(env)
+
+    # killed in dbt after the new row was loaded: the build never finished, nothing
+    # is recorded, and the next run must build although it loads nothing new
+    killed = run_cli(["run"], {**env, "MEDALLION_FAULT_AT": "dbt:dim_customer"}, expect=None)
+    assert killed.returncode == -signal.SIGKILL, killed.stdout[-3000:]
+    assert builds(env) == recorded
+
+    rerun = run_cli(["run"], env)
+
+    assert "dbt build (" in rerun.stdout and "skipped" not in flat(rerun.stdout)
+    assert query(
+        warehouse,
+        f"select quantity from marts.fct_transactions where transaction_id = {transaction_id}",
+    ) == [(quantity + 7,)]
+    assert len(builds(env)) == len(recorded) + 1 and builds(env)[-1] != recorded[-1]
+
+    again = run_cli(["run"], env)  # and now there is nothing left to do
+
+    assert "dbt build skipped" in flat(again.stdout)
+
+
+def copy_project(destination: Path) -> Path:
+    for name in build_state.PROJECT_FILES:
+        shutil.copy(PROJECT_DIR / name, destination / name)
+    for folder in build_state.PROJECT_FOLDERS:
+        shutil.copytree(PROJECT_DIR / folder, destination / folder)
+    (destination / "README.md").write_text("readme")
+    return destination
+
+
+def test_the_project_signature_follows_what_dbt_reads_and_nothing_else(tmp_path, monkeypatch):
+    project = copy_project(tmp_path)
+    monkeypatch.setattr(build_state, "PROJECT_DIR", project)
+    original = build_state.project_digest()
+    assert build_state.project_digest() == original  # deterministic
+
+    # not read by dbt: the README, the Python tests, a file's modification time
+    (project / "README.md").write_text("another readme")
+    (project / "tests" / "python").mkdir(parents=True, exist_ok=True)
+    (project / "tests" / "python" / "test_x.py").write_text("x = 1\n")
+    (project / "models" / "marts" / "dim_date.sql").touch()
+    assert build_state.project_digest() == original
+
+    # read by dbt: a model, a macro, a YAML file, a seed, the project file
+    changed = []
+    for relative in (
+        "models/marts/dim_date.sql",
+        "macros/cross_db/money.sql",
+        "models/marts/_marts__models.yml",
+        "dbt_project.yml",
+    ):
+        path = project / relative
+        text = path.read_text()
+        path.write_text(text + "\n-- changed\n" if path.suffix == ".sql" else text + "\n")
+        changed.append(build_state.project_digest())
+        path.write_text(text)
+        assert build_state.project_digest() == original, relative
+    seed = next((project / "seeds").glob("*.csv"))
+    seed.write_text(seed.read_text() + "\n")
+    changed.append(build_state.project_digest())
+    assert original not in changed and len(set(changed)) == len(changed)
