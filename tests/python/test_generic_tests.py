@@ -1,0 +1,168 @@
+"""The model-level generic tests (`macros/generic_tests/`) on DuckDB and the real MariaDB.
+
+A scratch dbt project, made per test module, uses this repository's macros (its
+``macro-paths`` is the project's ``macros`` folder) and the project's own
+``profiles.yml``. It holds two seeds of the same shape: ``clean_rows``, which every
+test must pass, and ``dirty_rows``, with one deliberately bad row per check. ``dbt
+build`` runs the seeds and the tests for real on each warehouse (a unique database
+prefix on MariaDB, dropped afterwards); each test's status and failure count are read
+from ``run_results.json``, and its failure rows by running the test's compiled query
+on the same warehouse, so the test can be seen to name the column and the bad value.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pymysql
+import pytest
+from pipeline_helpers import MYSQL, PROJECT_DIR, pipeline_env, query
+
+DBT = str(Path(sys.executable).parent / "dbt")
+
+COLUMNS = "row_id,code,flag,amount,score"
+CLEAN_ROWS = ["1,a,0,10.50,1", "2,b,1,0.01,5", "3,a,1,99,3"]
+DIRTY_ROWS = [
+    "1,a,0,10.50,1",
+    "2,b,1,,5",  # amount null: not_null_columns
+    "3,z,1,20,3",  # code 'z' not accepted: accepted_values_columns (quoted)
+    "4,a,7,30,2",  # flag 7 not accepted: accepted_values_columns (quote: false)
+    "5,b,0,0,4",  # amount 0 with an exclusive lower bound: accepted_ranges
+    "6,a,1,40,9",  # score 9 above 5: accepted_ranges
+]
+
+TESTS = """
+      - not_null_columns:
+          name: {seed}_not_null
+          columns: [row_id, code, flag, amount, score]
+      - accepted_values_columns:
+          name: {seed}_accepted_values
+          values_by_column:
+            code: [a, b, "it's"]
+            flag: {{values: [0, 1], quote: false}}
+      - accepted_ranges:
+          name: {seed}_accepted_ranges
+          ranges:
+            amount: {{min_value: 0, inclusive: false}}
+            score: {{min_value: 1, max_value: 5}}
+"""
+
+EXPECTED_FAILURES = {
+    "dirty_rows_not_null": {("amount", None)},
+    "dirty_rows_accepted_values": {("code", "z"), ("flag", "7")},
+    "dirty_rows_accepted_ranges": {("amount", "0.00"), ("score", "9")},
+}
+
+
+def write_project(root: Path) -> Path:
+    """The scratch project: the repository's macros, two seeds and their tests."""
+    (root / "seeds").mkdir(parents=True)
+    (root / "dbt_project.yml").write_text(
+        "name: medallion\nversion: '1.0.0'\nconfig-version: 2\nprofile: medallion\n"
+        f"macro-paths: ['{PROJECT_DIR / 'macros'}']\nseed-paths: ['seeds']\n"
+        "model-paths: ['models']\n"
+        "seeds:\n  medallion:\n    +schema: seeds\n"
+        "    +column_types: {code: varchar(10), amount: 'decimal(10, 2)'}\n"
+    )
+    for seed, rows in (("clean_rows", CLEAN_ROWS), ("dirty_rows", DIRTY_ROWS)):
+        (root / "seeds" / f"{seed}.csv").write_text("\n".join([COLUMNS, *rows]) + "\n")
+    (root / "seeds" / "_seeds.yml").write_text(
+        "version: 2\nseeds:\n"
+        + "".join(
+            f"  - name: {seed}\n    tests:" + TESTS.format(seed=seed)
+            for seed in ("clean_rows", "dirty_rows")
+        )
+    )
+    return root
+
+
+def build(root: Path, env: dict[str, str], target: str) -> dict[str, dict[str, Any]]:
+    """``dbt build`` of the scratch project; each test's result by its name."""
+    Path(env["MEDALLION_DUCKDB_PATH"]).parent.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        [DBT, "build", "--project-dir", str(root), "--profiles-dir", str(PROJECT_DIR)]
+        + ["--target", target],
+        env={**env, "MEDALLION_TARGET": target},
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    # the dirty seed's tests fail, so dbt exits 1; anything else is an error of its own
+    assert result.returncode in (0, 1), result.stdout[-4000:] + result.stderr[-2000:]
+    run_results = json.loads((Path(env["DBT_TARGET_PATH"]) / "run_results.json").read_text())
+    outcomes = {
+        item["unique_id"].split(".")[2]: item
+        for item in run_results["results"]
+        if item["unique_id"].startswith("test.")
+    }
+    assert len(outcomes) == 6, result.stdout[-4000:]
+    return outcomes
+
+
+def failure_pairs(columns: list[str], rows: list[tuple[Any, ...]]) -> set[tuple[str, Any]]:
+    """(failing_column, failing_value) of each failure row (the value as text, or None)."""
+    column = columns.index("failing_column")
+    if "failing_value" in columns:
+        value = columns.index("failing_value")
+        return {(row[column], None if row[value] is None else str(row[value])) for row in rows}
+    # not_null_columns returns the row itself after the column's name
+    return {(row[column], row[columns.index(row[column])]) for row in rows}
+
+
+def duckdb_failures(env: dict[str, str], sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    import duckdb
+
+    with duckdb.connect(env["MEDALLION_DUCKDB_PATH"], read_only=True) as conn:
+        result = conn.execute(sql)
+        return [c[0] for c in result.description], result.fetchall()
+
+
+def mysql_failures(sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    conn = pymysql.connect(**MYSQL, charset="utf8mb4")
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(sql)
+            return [c[0] for c in cursor.description], list(cursor.fetchall())
+    finally:
+        conn.close()
+
+
+def check(outcomes: dict[str, dict[str, Any]], failures) -> None:
+    for seed in ("clean_rows", "dirty_rows"):
+        for kind in ("not_null", "accepted_values", "accepted_ranges"):
+            name = f"{seed}_{kind}"
+            outcome = outcomes[name]
+            expected = "pass" if seed == "clean_rows" else "fail"
+            assert outcome["status"] == expected, (name, outcome["status"], outcome["message"])
+            columns, rows = failures(outcome["compiled_code"])
+            if seed == "clean_rows":
+                assert rows == [], (name, rows)
+                continue
+            assert outcome["failures"] == len(rows) > 0, name
+            assert failure_pairs(columns, rows) == EXPECTED_FAILURES[name], (name, rows)
+
+
+def test_multi_column_tests_name_the_column_and_value_on_duckdb(tmp_path: Path) -> None:
+    env = pipeline_env(tmp_path, "", "", "")
+    outcomes = build(write_project(tmp_path / "project"), env, "duckdb")
+    check(outcomes, lambda sql: duckdb_failures(env, sql))
+    # the seeds really hold the bad rows the tests report
+    assert query(env["MEDALLION_DUCKDB_PATH"], "select count(*) from seeds.dirty_rows") == [(6,)]
+
+
+@pytest.mark.mysql
+def test_multi_column_tests_name_the_column_and_value_on_mysql(
+    tmp_path: Path, mysql_prefix: str
+) -> None:
+    env = pipeline_env(tmp_path, "", "", "")
+    env["MEDALLION_SCHEMA_PREFIX"] = mysql_prefix
+    outcomes = build(write_project(tmp_path / "project"), env, "mysql")
+    check(outcomes, mysql_failures)
+    rows = mysql_failures(f"select count(*) from `{mysql_prefix}seeds`.`dirty_rows`")[1]
+    assert rows == [(6,)]
