@@ -141,6 +141,7 @@ def _child_copy(out: Path, url: str, table: str, warehouse: Path) -> None:
 
     engine = sql_sources.make_engine(url)
     backend, chunk_size = pipelines._backend("archive")
+    backend = sql_sources.resolve_backend(backend, engine)  # "auto" names what it chose
     plan = sql_sources.ArchivePlan(to_copy=[table], unchanged=[], fingerprints={})
     resources = sql_sources.archive_resources(engine, plan, backend, chunk_size)
     pipeline = dlt.pipeline(
@@ -675,7 +676,16 @@ def machine_facts(server: MySQLWarehouse) -> dict[str, Any]:
         text=True,
         check=False,
     ).stdout.strip()
-    packages = ["dbt-core", "dbt-duckdb", "dlt", "duckdb", "pyarrow", "pymysql", "sqlalchemy"]
+    packages = [
+        "connectorx",
+        "dbt-core",
+        "dbt-duckdb",
+        "dlt",
+        "duckdb",
+        "pyarrow",
+        "pymysql",
+        "sqlalchemy",
+    ]
     return {
         "cores": os.cpu_count(),
         "memory_bytes": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"),
