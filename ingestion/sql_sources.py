@@ -173,7 +173,7 @@ def mysql_read_as(sql_type: Any) -> Any | None:
 
 
 def _mysql_table_adapter(table: sa.Table) -> None:
-    """``table_adapter``, and FLOAT/DOUBLE read as floats.
+    """``table_adapter``, and FLOAT/DOUBLE read as floats (every backend).
 
     SQLAlchemy reflects a MySQL DOUBLE with ``asdecimal=True``: its values would become
     decimals rounded to 10 places (``1e-12`` read as ``0.0000000000``) landing as text.
@@ -192,8 +192,14 @@ def _mysql_type_adapter(sql_type: Any) -> Any:
     """Tell dlt the types of the columns ``_mysql_query_adapter`` converts, and that a
     FLOAT or DOUBLE is a double (dlt 1.31 misses floats, which SQLAlchemy 2.1 no longer
     makes a kind of Numeric)."""
+    from sqlalchemy.dialects import mysql
+
     if isinstance(sql_type, sa.types.Float):
         return sa.types.Numeric(asdecimal=False)
+    if isinstance(sql_type, mysql.VARBINARY):
+        # with its length dlt would make it a fixed-size binary, which a shorter value
+        # does not fit ("widths must match"): a VARBINARY is variable, like a BLOB
+        return sa.types.LargeBinary()
     return mysql_read_as(sql_type) or type_adapter(sql_type)
 
 
@@ -438,11 +444,7 @@ def _arrow_types(table: sa.Table, columns: dict[str, Any]) -> dict[str, pa.DataT
         if isinstance(column.type, mysql.BIT | mysql.YEAR)
     }
     for name, hints in columns.items():
-        if hints.get("data_type") == "binary":
-            # dlt makes a binary column with a length a fixed-size binary, which a
-            # VARBINARY(n) value shorter than n does not fit: variable-size, like BLOB
-            types[name] = pa.binary()
-        elif hints.get("data_type"):
+        if hints.get("data_type"):
             types[name] = get_py_arrow_datatype(hints, caps, "UTC")
     return types
 
