@@ -1,7 +1,9 @@
 """dlt sources for the two operational databases: the archive and the live database.
 
-Both are read with dlt's ``sql_database`` source on its Arrow backend. What this module
-adds is what MySQL's history makes necessary:
+Both are read with dlt's ``sql_database`` source into Arrow tables: on MySQL with the
+connectorx backend (native code; its pitfalls are guarded below, and a table it cannot
+read falls back to pyarrow), elsewhere with the pyarrow backend (``resolve_backend``).
+What this module adds is what MySQL's history makes necessary:
 
 * zero dates (``'0000-00-00 00:00:00'``) arrive as NULL instead of failing the load
   (MySQL itself answers ``IS NULL`` for them), both from MySQL and from the SQLite demo
