@@ -154,6 +154,7 @@ def _child_copy(out: Path, url: str, table: str, warehouse: Path) -> None:
     started = time.perf_counter()
     pipeline.extract(resources)
     extracted = time.perf_counter()
+    backend = sql_sources.READ_WITH.get(table, backend)  # a table that fell back says so
     pipeline.normalize()
     normalized = time.perf_counter()
     rows = pipeline.last_trace.last_normalize_info.row_counts.get(table, 0)
