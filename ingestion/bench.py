@@ -141,6 +141,7 @@ def _child_copy(out: Path, url: str, table: str, warehouse: Path) -> None:
 
     engine = sql_sources.make_engine(url)
     backend, chunk_size = pipelines._backend("archive")
+    backend = sql_sources.resolve_backend(backend, engine)  # "auto" names what it chose
     plan = sql_sources.ArchivePlan(to_copy=[table], unchanged=[], fingerprints={})
     resources = sql_sources.archive_resources(engine, plan, backend, chunk_size)
     pipeline = dlt.pipeline(
@@ -153,6 +154,7 @@ def _child_copy(out: Path, url: str, table: str, warehouse: Path) -> None:
     started = time.perf_counter()
     pipeline.extract(resources)
     extracted = time.perf_counter()
+    backend = sql_sources.READ_WITH.get(table, backend)  # a table that fell back says so
     pipeline.normalize()
     normalized = time.perf_counter()
     rows = pipeline.last_trace.last_normalize_info.row_counts.get(table, 0)
@@ -699,7 +701,16 @@ def machine_facts(server: MySQLWarehouse) -> dict[str, Any]:
         text=True,
         check=False,
     ).stdout.strip()
-    packages = ["dbt-core", "dbt-duckdb", "dlt", "duckdb", "pyarrow", "pymysql", "sqlalchemy"]
+    packages = [
+        "connectorx",
+        "dbt-core",
+        "dbt-duckdb",
+        "dlt",
+        "duckdb",
+        "pyarrow",
+        "pymysql",
+        "sqlalchemy",
+    ]
     return {
         "cores": os.cpu_count(),
         "memory_bytes": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"),

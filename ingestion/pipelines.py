@@ -27,6 +27,7 @@ import dlt
 from . import faults, files, sql_sources
 from .settings import (
     MYSQL_COLLATION,
+    ConfigError,
     MySQLWarehouse,
     SourceSettings,
     check_target,
@@ -199,10 +200,16 @@ def _database(name: str, url: str, target: str) -> Iterator[tuple[Any, list[str]
 
 
 def _backend(name: str) -> tuple[str, int]:
-    return (
-        _config(f"sources.{name}.backend", "pyarrow"),
-        int(_config(f"sources.{name}.chunk_size", 100_000)),
-    )
+    """The ``backend`` and ``chunk_size`` settings of a source. ``auto`` (the default)
+    reads MySQL with connectorx and anything else with pyarrow
+    (``sql_sources.resolve_backend``)."""
+    backend = str(_config(f"sources.{name}.backend", "auto"))
+    if backend not in sql_sources.BACKENDS:
+        raise ConfigError(
+            f"SOURCES__{name.upper()}__BACKEND (sources.{name}.backend) must be one of "
+            f"{', '.join(sql_sources.BACKENDS)}, got {backend!r}"
+        )
+    return backend, int(_config(f"sources.{name}.chunk_size", 100_000))
 
 
 def ingest_archive(

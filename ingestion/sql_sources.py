@@ -1,7 +1,9 @@
 """dlt sources for the two operational databases: the archive and the live database.
 
-Both are read with dlt's ``sql_database`` source on its Arrow backend. What this module
-adds is what MySQL's history makes necessary:
+Both are read with dlt's ``sql_database`` source into Arrow tables: on MySQL with the
+connectorx backend (native code; its pitfalls are guarded below, and a table it cannot
+read falls back to pyarrow), elsewhere with the pyarrow backend (``resolve_backend``).
+What this module adds is what MySQL's history makes necessary:
 
 * zero dates (``'0000-00-00 00:00:00'``) arrive as NULL instead of failing the load
   (MySQL itself answers ``IS NULL`` for them), both from MySQL and from the SQLite demo
@@ -172,8 +174,34 @@ def mysql_read_as(sql_type: Any) -> Any | None:
     return None
 
 
+def _mysql_table_adapter(table: sa.Table) -> None:
+    """``table_adapter``, and FLOAT/DOUBLE read as floats (every backend).
+
+    SQLAlchemy reflects a MySQL DOUBLE with ``asdecimal=True``: its values would become
+    decimals rounded to 10 places (``1e-12`` read as ``0.0000000000``) landing as text.
+    """
+    from sqlalchemy.dialects import mysql
+
+    table_adapter(table)
+    for column in table.columns:
+        if isinstance(column.type, mysql.DOUBLE):
+            column.type = mysql.DOUBLE(asdecimal=False)
+        elif isinstance(column.type, sa.types.Float):
+            column.type = mysql.FLOAT(asdecimal=False)
+
+
 def _mysql_type_adapter(sql_type: Any) -> Any:
-    """Tell dlt the types of the columns ``_mysql_query_adapter`` converts."""
+    """Tell dlt the types of the columns ``_mysql_query_adapter`` converts, and that a
+    FLOAT or DOUBLE is a double (dlt 1.31 misses floats, which SQLAlchemy 2.1 no longer
+    makes a kind of Numeric)."""
+    from sqlalchemy.dialects import mysql
+
+    if isinstance(sql_type, sa.types.Float):
+        return sa.types.Numeric(asdecimal=False)
+    if isinstance(sql_type, mysql.VARBINARY):
+        # with its length dlt would make it a fixed-size binary, which a shorter value
+        # does not fit ("widths must match"): a VARBINARY is variable, like a BLOB
+        return sa.types.LargeBinary()
     return mysql_read_as(sql_type) or type_adapter(sql_type)
 
 
@@ -196,6 +224,282 @@ def _mysql_query_adapter(
     return query.with_only_columns(*columns)
 
 
+# --- the connectorx backend (MySQL) -------------------------------------------------------
+#
+# connectorx decodes MySQL's binary protocol in native code; its extract of the
+# benchmark's table is about six times faster than PyMySQL's, which decodes every value
+# in Python (README, "Performance"). It has pitfalls, each handled below so
+# that a table arrives exactly as the pyarrow backend (PyMySQL) lands it:
+#
+# * it panics on a zero date or an impossible one ('2024-02-30', '2024-02-00'): every
+#   date, datetime and timestamp is read as NULL when MySQL cannot compute with it
+#   (``date_add(col, interval 0 day) is null``), the dates PyMySQL hands back as text;
+# * it reads every DECIMAL as decimal128(38, 10) through a 96-bit decimal, so a value
+#   with more than 18 integer digits or a scale above 10 fails or would be rounded:
+#   those columns are read as MySQL's exact text, the others as they are, and both are
+#   cast in Arrow back to the column's own precision and scale;
+# * FLOAT arrives as a float32 widened to a double (1.1 becomes 1.100000023841858):
+#   read as MySQL's own text, as PyMySQL reads it, and parsed in Arrow;
+# * BIT arrives as bytes: read as its unsigned number (what SQLAlchemy returns);
+# * TIME (durations past 24 hours panic it) and SET are text already (``mysql_read_as``);
+#   BIGINT UNSIGNED, a DECIMAL(20, 0), falls under the decimal rule above;
+# * a column of a type not listed in ``_CONNECTORX_TYPES`` (spatial types, anything
+#   SQLAlchemy does not reflect) makes its table fall back to the pyarrow backend;
+# * it takes a plain ``mysql://`` URL whose user and password are percent-encoded, and
+#   no ``charset`` parameter (it always speaks utf8mb4); its errors can quote the URL,
+#   so they are redacted before anyone sees them.
+
+CONNECTORX_MAX_SCALE = 10
+CONNECTORX_MAX_INTEGER_DIGITS = 18
+
+_CONNECTORX_TYPES: tuple[type, ...] = (
+    sa.types.Integer,
+    sa.types.Numeric,
+    sa.types.Float,  # FLOAT, DOUBLE (not a Numeric in SQLAlchemy 2.1)
+    sa.types.String,  # includes TEXT, ENUM, SET
+    sa.types.Date,
+    sa.types.DateTime,  # includes TIMESTAMP
+    sa.types.Time,
+    sa.types._Binary,  # BINARY, VARBINARY, BLOB
+    sa.types.JSON,
+    sa.types.Boolean,
+)
+
+
+# Which reader each table was last read with in this process ("connectorx", or "pyarrow"
+# for a table that fell back); the benchmark reports it, the tests check it.
+READ_WITH: dict[str, str] = {}
+
+
+class ConnectorXFailed(Exception):
+    """connectorx could not read a table; the message names it, never the password."""
+
+
+def connectorx_reads(sql_type: Any) -> bool:
+    """True when connectorx can read a reflected MySQL type (with the guards below)."""
+    from sqlalchemy.dialects import mysql
+
+    return isinstance(sql_type, _CONNECTORX_TYPES + (mysql.BIT, mysql.YEAR))
+
+
+def _decimal_in_envelope(precision: int, scale: int) -> bool:
+    return scale <= CONNECTORX_MAX_SCALE and precision - scale <= CONNECTORX_MAX_INTEGER_DIGITS
+
+
+def connectorx_read(sql_type: Any) -> str:
+    """What the connectorx query selects for one MySQL column: ``"as_is"``, ``"text"``
+    (``cast(... as char)``), ``"unsigned"`` (``cast(... as unsigned)``), ``"date"``
+    (NULL when MySQL cannot compute with the date) or ``"cast"`` (``mysql_read_as``'s
+    type). Each batch is then cast in Arrow to the types the pyarrow backend gives."""
+    from sqlalchemy.dialects import mysql
+
+    read_as = mysql_read_as(sql_type)
+    if isinstance(read_as, sa.types.Text):  # TIME, SET, decimals wider than 38 digits
+        return "text"
+    target = read_as if read_as is not None else sql_type
+    if isinstance(target, sa.types.Date | sa.types.DateTime):
+        return "date"
+    if isinstance(target, mysql.BIT):
+        return "unsigned"
+    if isinstance(target, sa.types.Float):
+        return "as_is" if isinstance(target, mysql.DOUBLE) else "text"  # doubles are exact
+    if isinstance(target, sa.types.Numeric) and not _decimal_in_envelope(
+        target.precision or 10, target.scale or 0
+    ):
+        return "text"
+    return "as_is" if read_as is None else "cast"
+
+
+def _connectorx_query_adapter(
+    query: Any, table: sa.Table, incremental: Any = None, engine: Any = None
+) -> Any:
+    """The MySQL query of ``_mysql_query_adapter`` with the guards connectorx needs.
+
+    Only the selected columns change (each keeps its name); the filter and order of the
+    incremental cursor still use the table's own columns, so a zero ``updated_at`` is
+    still matched by ``is null`` as MySQL answers it.
+    """
+    columns = []
+    for column in query.selected_columns:
+        how = connectorx_read(column.type)
+        read_as = mysql_read_as(column.type)
+        if how == "text":
+            expression = sa.cast(column, sa.types.CHAR())
+        elif how == "unsigned":
+            expression = sa.cast(column, mysql_unsigned())
+        elif how == "date":
+            expression = sa.case(
+                (sa.func.date_add(column, sa.text("interval 0 day")).is_(None), sa.null()),
+                else_=column,
+            )
+        elif how == "cast":
+            expression = sa.cast(column, read_as)
+        else:
+            columns.append(column)
+            continue
+        columns.append(expression.label(column.name))
+    return query.with_only_columns(*columns)
+
+
+def mysql_unsigned() -> Any:
+    """MySQL's ``unsigned`` cast target (SQLAlchemy has no portable name for it)."""
+    from sqlalchemy.dialects import mysql
+
+    return mysql.INTEGER(unsigned=True)
+
+
+def connectorx_url(url: Any) -> str:
+    """The plain ``mysql://`` URL connectorx takes: user and password percent-encoded
+    (so ``@ : / %`` in a password work), no driver, no query parameters."""
+    from urllib.parse import quote
+
+    user = quote(url.username or "", safe="")
+    password = quote(url.password or "", safe="")
+    database = quote(url.database or "", safe="")
+    return f"mysql://{user}:{password}@{url.host or 'localhost'}:{url.port or 3306}/{database}"
+
+
+def _redact_secret(text: str, url: Any) -> str:
+    """``redact`` for a connectorx message: also the password wherever it stands."""
+    from urllib.parse import quote
+
+    from .settings import redact
+
+    text = redact(text)
+    password = url.password or ""
+    if password:
+        for form in {password, quote(password, safe=""), quote(password)}:
+            text = text.replace(form, "***")
+    return text
+
+
+def _connectorx_loader_class() -> type:
+    """dlt's table loader for the connectorx backend, built on first use."""
+    from dlt.sources.sql_database.helpers import BaseTableLoader, TableLoader
+
+    class ConnectorXLoader(BaseTableLoader):
+        """Reads a MySQL table with connectorx in Arrow batches of ``chunk_size`` rows.
+
+        Each batch is cast to the Arrow types the pyarrow backend gives (decimals at
+        their own precision and scale, FLOAT parsed from its text, ...), so raw tables
+        do not depend on the backend. A table with a column connectorx cannot read is
+        read by the pyarrow backend instead.
+        """
+
+        def load_rows(self, backend_kwargs: dict[str, Any] | None = None) -> Iterable[Any]:
+            if not all(connectorx_reads(column.type) for column in self.table.columns):
+                READ_WITH[self.table.name] = "pyarrow"
+                fallback = TableLoader(
+                    self.engine,
+                    "pyarrow",
+                    self.table,
+                    self.columns,
+                    chunk_size=self.chunk_size,
+                    incremental=self.incremental,
+                    query_adapter_callback=_mysql_query_adapter,
+                    limit=self.limit,
+                )
+                yield from fallback.load_rows(backend_kwargs)
+                return
+            import connectorx as cx
+
+            READ_WITH[self.table.name] = "connectorx"
+            query = self.compile_query(self.make_query())
+            casts = _arrow_types(self.table, self.columns)
+            url = self.engine.url
+            try:
+                reader = cx.read_sql(
+                    connectorx_url(url),
+                    query,
+                    return_type="arrow_stream",
+                    batch_size=self.chunk_size,
+                    protocol="binary",
+                )
+                for batch in reader:
+                    yield _cast_batch(batch, casts)
+            except (GeneratorExit, KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as exc:  # a Rust panic is a BaseException
+                reason = _redact_secret(str(exc), url).strip().splitlines() or [type(exc).__name__]
+                raise ConnectorXFailed(
+                    f"connectorx could not read table {self.table.name!r}: {reason[0]}"
+                ) from None
+
+    return ConnectorXLoader
+
+
+def _arrow_types(table: sa.Table, columns: dict[str, Any]) -> dict[str, pa.DataType]:
+    """The Arrow type of each column as the pyarrow backend builds it from dlt's column
+    hints (dlt's own ``get_py_arrow_datatype``, timestamps in UTC); BIT and YEAR, which
+    dlt has no hint for, as the 64-bit integers PyMySQL's values become."""
+    from dlt.common.configuration.container import Container
+    from dlt.common.destination import DestinationCapabilitiesContext
+    from dlt.common.libs.pyarrow import get_py_arrow_datatype
+    from sqlalchemy.dialects import mysql
+
+    caps = (
+        Container().get(DestinationCapabilitiesContext)
+        or DestinationCapabilitiesContext.generic_capabilities()
+    )
+    types = {
+        column.name: pa.int64()
+        for column in table.columns
+        if isinstance(column.type, mysql.BIT | mysql.YEAR)
+    }
+    for name, hints in columns.items():
+        if hints.get("data_type"):
+            types[name] = get_py_arrow_datatype(hints, caps, "UTC")
+    return types
+
+
+def _cast_batch(batch: pa.RecordBatch, types: dict[str, pa.DataType]) -> pa.Table:
+    """An Arrow batch from connectorx as a table with the column types of ``types``
+    (a safe cast: a value that does not fit fails the load instead of changing)."""
+    from dlt.common.libs.pyarrow import cast_connectorx_temporal_columns
+
+    table = cast_connectorx_temporal_columns(pa.Table.from_batches([batch], schema=batch.schema))
+    for index, field in enumerate(table.schema):
+        target = types.get(field.name)
+        if target is not None and field.type != target:
+            column = table.column(index).cast(target)
+            table = table.set_column(index, pa.field(field.name, target, field.nullable), column)
+    return table
+
+
+BACKENDS = ("auto", "connectorx", "pyarrow", "sqlalchemy", "pandas")
+
+
+def resolve_backend(backend: str, engine: Engine) -> str:
+    """The dlt backend a source is read with: ``auto`` is connectorx on MySQL/MariaDB,
+    pyarrow elsewhere (the SQLite demo); connectorx is only wired for MySQL."""
+    is_mysql = engine.dialect.name in ("mysql", "mariadb")
+    if backend == "auto":
+        return "connectorx" if is_mysql else "pyarrow"
+    if backend == "connectorx" and not is_mysql:
+        return "pyarrow"
+    return backend
+
+
+def _sql_database(engine: Engine, tables: list[str], backend: str, chunk_size: int) -> Any:
+    """dlt's ``sql_database`` source with this module's adapters and, for connectorx,
+    its table loader."""
+    backend = resolve_backend(backend, engine)
+    adapters = _adapters(engine)
+    extra: dict[str, Any] = {}
+    if backend == "connectorx":
+        adapters["query_adapter_callback"] = _connectorx_query_adapter
+        extra["table_loader_class"] = _connectorx_loader_class()
+    return sql_database(
+        engine,
+        table_names=tables,
+        backend=backend,
+        chunk_size=chunk_size,
+        reflection_level="full_with_precision",
+        **adapters,
+        **extra,
+    )
+
+
 def _adapters(engine: Engine) -> dict[str, Any]:
     if engine.dialect.name == "sqlite":
         return {
@@ -204,7 +508,7 @@ def _adapters(engine: Engine) -> dict[str, Any]:
         }
     if engine.dialect.name in ("mysql", "mariadb"):
         return {
-            "table_adapter_callback": table_adapter,
+            "table_adapter_callback": _mysql_table_adapter,
             "type_adapter_callback": _mysql_type_adapter,
             "query_adapter_callback": _mysql_query_adapter,
         }
@@ -318,14 +622,7 @@ def archive_resources(
     """The archive tables to copy, full load (replace), plus the fingerprint state."""
     resources: list[Any] = []
     if plan.to_copy:
-        source = sql_database(
-            engine,
-            table_names=plan.to_copy,
-            backend=backend,
-            chunk_size=chunk_size,
-            reflection_level="full_with_precision",
-            **_adapters(engine),
-        )
+        source = _sql_database(engine, plan.to_copy, backend, chunk_size)
         for resource in source.resources.values():
             resource.apply_hints(write_disposition="replace", schema_contract=SCHEMA_CONTRACT)
             resources.append(resource)
@@ -368,14 +665,7 @@ def live_resources(
     """
     if not tables:
         return []
-    source = sql_database(
-        engine,
-        table_names=tables,
-        backend=backend,
-        chunk_size=chunk_size,
-        reflection_level="full_with_precision",
-        **_adapters(engine),
-    )
+    source = _sql_database(engine, tables, backend, chunk_size)
     inspector = sa.inspect(engine)
     keys = {t: inspector.get_pk_constraint(t).get("constrained_columns") or [] for t in tables}
     keyless = [t for t in tables if not keys[t]]

@@ -653,6 +653,284 @@ def _fetch(database: str, sql: str) -> list[tuple[Any, ...]]:
         conn.close()
 
 
+# --- connectorx, the default reader of MySQL sources -------------------------------------
+
+# fmt: off
+CONNECTORX_PITFALLS = """
+create table pitfalls (
+    id int not null primary key,
+    zero_at datetime null,
+    impossible_at datetime null,
+    zero_month date null,
+    stamp timestamp null,
+    fine_at datetime(6) null,
+    money decimal(12,2) null,
+    envelope decimal(28,10) null,
+    too_long decimal(29,10) null,
+    too_fine decimal(38,12) null,
+    twenty decimal(20,0) null,
+    eighteen decimal(18,0) null,
+    single float null,
+    twice double null,
+    flag bit(1) null,
+    bits bit(16) null,
+    yr year null,
+    fixed binary(4) null,
+    var varbinary(8) null,
+    payload blob null,
+    big_unsigned bigint unsigned null,
+    int_unsigned int unsigned null,
+    duration time(6) null,
+    tags set('a','b','c') null,
+    state enum('on','off') null,
+    doc json null
+) engine=InnoDB default charset=utf8mb4
+"""
+PITFALL_ROWS = [
+    (1, ZERO, "2024-02-30 10:00:00", "2024-00-10", "2024-01-01 00:00:00",
+     "2024-01-01 10:00:00.123456", "9999999999.99", "999999999999999999.9999999999",
+     "9999999999999999999.9999999999", "12345678901234567890123456.123456789012",
+     "99999999999999999999", "999999999999999999", 1.1, 0.1, b"\x01", b"\xff\xff", 2155,
+     b"ab", b"\x00\xff", b"\x00", 18446744073709551615, 4294967295, "-838:59:59.000000",
+     "a,c", "off", '{"k": "ü😀", "n": 1.5}'),
+    (2, "1000-01-01 00:00:00", "2023-02-29 00:00:00", "0001-01-01", "1970-01-02 00:00:00",
+     "9999-12-31 23:59:59.999999", "-0.01", "-0.0000000001",
+     "-9999999999999999999.9999999999", "-0.000000000001", "-99999999999999999999",
+     "-999999999999999999", -2.5, 123456789.125, b"\x00", b"\x00\x00", 1901,
+     b"\x00\x00\x00\x00", b"", b"", 0, 0, "838:59:59.999999", "", "on", "[]"),
+    (3, *([None] * 25)),
+]
+# fmt: on
+
+
+def _create_pitfalls(database: str) -> None:
+    conn = _mysql(database)
+    try:
+        with conn.cursor() as cursor:
+            # zero dates, a zero month and (ALLOW_INVALID_DATES) a 30th of February
+            cursor.execute("set session sql_mode = 'ALLOW_INVALID_DATES'")
+            cursor.execute(CONNECTORX_PITFALLS)
+            _insert(cursor, "pitfalls", "*", PITFALL_ROWS)
+    finally:
+        conn.close()
+
+
+def _landed(warehouse: Path, table: str) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """A raw table's column types and rows (without dlt's own columns), by id."""
+    types = query(
+        warehouse,
+        "select column_name, data_type from information_schema.columns"
+        f" where table_schema = 'raw_archive' and table_name = '{table}'"
+        " and column_name not like '\\_dlt%' escape '\\' order by ordinal_position",
+    )
+    names = ", ".join(f'"{name}"' for name, _ in types)
+    return types, query(warehouse, f"select {names} from raw_archive.{table} order by id")
+
+
+def test_connectorx_is_the_default_for_mysql_and_pyarrow_for_sqlite(
+    sources: Sources, tmp_path: Path
+) -> None:
+    """``auto`` reads MySQL with connectorx (every table of the sources, in a real
+    extraction) and anything else with pyarrow."""
+    from ingestion import sql_sources
+
+    engine = sql_sources.make_engine(_url(sources.archive))
+    sqlite = sql_sources.make_engine(f"sqlite:///{tmp_path / 'demo.sqlite'}")
+    try:
+        assert sql_sources.resolve_backend("auto", engine) == "connectorx"
+        assert sql_sources.resolve_backend("auto", sqlite) == "pyarrow"
+        assert sql_sources.resolve_backend("pyarrow", engine) == "pyarrow"
+        sql_sources.READ_WITH.clear()
+        source = sql_sources._sql_database(engine, TABLES, "auto", 1000)
+        rows = {
+            name: sum(item.num_rows for item in resource)
+            for name, resource in source.resources.items()
+        }
+    finally:
+        engine.dispose()
+        sqlite.dispose()
+    assert dict(sql_sources.READ_WITH) == dict.fromkeys(TABLES, "connectorx")
+    assert rows == {t: mysql_checksum(sources.archive, t).rows for t in TABLES}
+
+
+def test_connectorx_pitfalls_land_as_the_pyarrow_backend_lands_them(
+    sources: Sources, tmp_path: Path
+) -> None:
+    """Zero and impossible dates, decimals inside and outside connectorx's envelope
+    (18 integer digits, scale 10), FLOAT, DOUBLE, BIT, YEAR, binaries, unsigned
+    integers, TIME, SET, ENUM and JSON: read with connectorx (the default), every column
+    lands with the type and every value the pyarrow backend (PyMySQL) gives it."""
+    _create_pitfalls(sources.archive)
+    assert _fetch(  # MySQL really holds the impossible dates
+        sources.archive,
+        "select cast(impossible_at as char), cast(zero_month as char) from pitfalls where id = 1",
+    ) == [("2024-02-30 10:00:00", "2024-00-10")]
+    run_cli(["ingest", "--only", "archive"], sources.env)
+    by_pyarrow = {
+        **sources.env,
+        "SOURCES__ARCHIVE__BACKEND": "pyarrow",
+        "MEDALLION_DUCKDB_PATH": str(tmp_path / "pyarrow" / "medallion.duckdb"),
+    }
+    run_cli(["ingest", "--only", "archive"], by_pyarrow)
+
+    types, rows = _landed(sources.warehouse, "pitfalls")
+    assert (types, rows) == _landed(Path(by_pyarrow["MEDALLION_DUCKDB_PATH"]), "pitfalls")
+    assert_same_content(sources.archive, sources.warehouse, "raw_archive", "transactions")
+    column = {name: index for index, (name, _) in enumerate(types)}
+    first, second, nulls = rows
+    # a zero date, a 30th of February and a zero month are NULL; the extremes survive
+    assert [first[column[c]] for c in ("zero_at", "impossible_at", "zero_month")] == [None] * 3
+    assert second[column["impossible_at"]] is None  # 2023 has no 29th of February
+    assert str(second[column["zero_month"]]) == "0001-01-01"
+    assert str(second[column["fine_at"]]) == "9999-12-31 23:59:59.999999"
+    # decimals at their own precision and scale, exact, in and out of the envelope
+    assert {
+        c: dict(types)[c]
+        for c in ("money", "envelope", "too_long", "too_fine", "twenty", "eighteen", "big_unsigned")
+    } == {
+        "money": "DECIMAL(12,2)",
+        "envelope": "DECIMAL(28,10)",
+        "too_long": "DECIMAL(29,10)",
+        "too_fine": "DECIMAL(38,12)",
+        "twenty": "DECIMAL(20,0)",
+        "eighteen": "DECIMAL(18,0)",
+        "big_unsigned": "DECIMAL(20,0)",
+    }
+    for row, source in ((first, PITFALL_ROWS[0]), (second, PITFALL_ROWS[1])):
+        for name in ("money", "envelope", "too_long", "too_fine", "twenty", "eighteen"):
+            assert row[column[name]] == Decimal(source[column[name]]), name
+    assert first[column["big_unsigned"]] == Decimal(18446744073709551615)
+    # FLOAT as MySQL prints it (not its float32 widened), DOUBLE exact, both DOUBLE
+    assert (dict(types)["single"], dict(types)["twice"]) == ("DOUBLE", "DOUBLE")
+    assert [(r[column["single"]], r[column["twice"]]) for r in rows] == [
+        (1.1, 0.1),
+        (-2.5, 123456789.125),
+        (None, None),
+    ]
+    # BIT and YEAR as numbers; binaries as bytes; TIME and SET as MySQL's text
+    assert [(r[column["flag"]], r[column["bits"]], r[column["yr"]]) for r in rows] == [
+        (1, 65535, 2155),
+        (0, 0, 1901),
+        (None, None, None),
+    ]
+    assert [bytes(first[column[c]]) for c in ("fixed", "var", "payload")] == [
+        b"ab\x00\x00",
+        b"\x00\xff",
+        b"\x00",
+    ]
+    assert (first[column["duration"]], first[column["tags"]], first[column["state"]]) == (
+        "-838:59:59.000000",
+        "a,c",
+        "off",
+    )
+    assert json.loads(first[column["doc"]]) == {"k": "ü😀", "n": 1.5}
+    assert set(nulls[1:]) == {None}
+
+
+def test_a_table_with_a_type_connectorx_cannot_read_falls_back_to_pyarrow(
+    sources: Sources,
+) -> None:
+    """A spatial column (SQLAlchemy does not even reflect it) makes its table alone
+    fall back to the pyarrow backend; its bytes arrive as MySQL holds them."""
+    from ingestion import sql_sources
+
+    _execute(
+        sources.archive,
+        "create table places (id int not null primary key, spot point null)",
+        "insert into places values (1, point(1.5, -2)), (2, null)",
+    )
+    run_cli(["ingest", "--only", "archive"], sources.env)
+    assert query(sources.warehouse, "select id, hex(spot) from raw_archive.places order by id") == [
+        (1, _fetch(sources.archive, "select hex(spot) from places where id = 1")[0][0]),
+        (2, None),
+    ]
+
+    engine = sql_sources.make_engine(_url(sources.archive))
+    try:
+        sql_sources.READ_WITH.clear()
+        source = sql_sources._sql_database(engine, ["places", "products"], "auto", 1000)
+        for resource in source.resources.values():
+            list(resource)
+    finally:
+        engine.dispose()
+    assert sql_sources.READ_WITH == {"places": "pyarrow", "products": "connectorx"}
+
+
+@pytest.fixture
+def url_password_user(sources: Sources) -> Iterator[tuple[str, str]]:
+    """A real MariaDB user whose password holds every URL-special character."""
+    user = f"t{uuid.uuid4().hex[:8]}_cx"
+    password = "p@ss:w/rd%40?#&+ ;'"
+    conn = _mysql()
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(f"create user '{user}'@'%%' identified by %s", (password,))
+            cursor.execute(f"grant select on `{sources.archive}`.* to '{user}'@'%'")
+    finally:
+        conn.close()
+    try:
+        yield user, password
+    finally:
+        _execute(sources.archive, f"drop user if exists '{user}'@'%'")
+
+
+def test_connectorx_reads_with_a_password_full_of_url_characters(
+    sources: Sources, url_password_user: tuple[str, str]
+) -> None:
+    from ingestion import sql_sources
+
+    user, password = url_password_user
+    sources.env["SOURCES__ARCHIVE__CREDENTIALS"] = _url(sources.archive, user, password)
+    result = run_cli(["ingest", "--only", "archive"], sources.env)
+    output = result.stdout + result.stderr
+    for secret in (password, quote(password, safe=""), quote(password)):
+        assert secret not in output
+    assert_same_content(sources.archive, sources.warehouse, "raw_archive", "customers")
+
+    engine = sql_sources.make_engine(_url(sources.archive, user, password))
+    try:
+        sql_sources.READ_WITH.clear()
+        source = sql_sources._sql_database(engine, ["products"], "auto", 1000)
+        rows = sum(item.num_rows for item in source.resources["products"])
+    finally:
+        engine.dispose()
+    assert (rows, sql_sources.READ_WITH) == (len(PRODUCTS_ROWS), {"products": "connectorx"})
+
+
+def test_a_connectorx_error_names_the_table_and_never_the_password(
+    sources: Sources, url_password_user: tuple[str, str]
+) -> None:
+    """A read that fails inside connectorx (the table dropped after dlt reflected it)
+    is one line naming the table; whatever connectorx says, the password is hidden."""
+    from ingestion import sql_sources
+
+    user, password = url_password_user
+    engine = sql_sources.make_engine(_url(sources.archive, user, password))
+    try:
+        source = sql_sources._sql_database(engine, ["products"], "connectorx", 1000)
+        _execute(sources.archive, "drop table products")
+        with pytest.raises(Exception) as failure:
+            list(source.resources["products"])
+    finally:
+        engine.dispose()
+    cause = failure.value
+    while not isinstance(cause, sql_sources.ConnectorXFailed) and cause.__cause__:
+        cause = cause.__cause__
+    assert isinstance(cause, sql_sources.ConnectorXFailed), repr(failure.value)
+    assert "table 'products'" in str(cause) and "doesn't exist" in str(cause), str(cause)
+    url = sql_sources.make_engine(_url(sources.archive, user, password)).url
+    message = f"bad {sql_sources.connectorx_url(url)} or {password} or {quote(password)}"
+    redacted = sql_sources._redact_secret(message, url)
+    assert password not in redacted and quote(password, safe="") not in redacted
+    assert f"mysql://{user}:***@127.0.0.1:3306/" in redacted
+
+
+def test_an_unknown_backend_is_named(sources: Sources) -> None:
+    sources.env["SOURCES__ARCHIVE__BACKEND"] = "fastest"
+    result = run_cli(["ingest", "--only", "archive"], sources.env, expect=2)
+    assert "SOURCES__ARCHIVE__BACKEND" in result.stdout and "'fastest'" in result.stdout
+
+
 # --- 3: live incremental sync ------------------------------------------------------------
 
 
@@ -677,7 +955,7 @@ def _live_matches_raw_minus_deletions(sources: Sources) -> None:
         assert landed.row_hashes == source.row_hashes, table
 
 
-@pytest.mark.parametrize("backend", ["pyarrow", "sqlalchemy"])
+@pytest.mark.parametrize("backend", ["auto", "pyarrow", "sqlalchemy"])
 def test_live_loads_exactly_what_changed_and_records_hard_deletes(
     sources: Sources, backend: str
 ) -> None:
@@ -742,7 +1020,7 @@ def test_live_loads_exactly_what_changed_and_records_hard_deletes(
     assert {t: table_rows(sources.warehouse, f"raw_live.{t}") for t in TABLES} == raw_before
 
 
-@pytest.mark.parametrize("backend", ["pyarrow", "sqlalchemy"])
+@pytest.mark.parametrize("backend", ["auto", "pyarrow", "sqlalchemy"])
 def test_an_update_that_keeps_the_newest_updated_at_is_still_loaded(
     sources: Sources, backend: str
 ) -> None:
