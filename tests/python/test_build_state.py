@@ -13,6 +13,7 @@ import signal
 import sqlite3
 from pathlib import Path
 
+import duckdb
 import pytest
 from pipeline_helpers import PROJECT_DIR, pipeline_env, query, run_cli
 
@@ -77,6 +78,34 @@ def test_a_build_with_no_load_since_the_last_is_skipped_and_force_builds(built):
     assert results.stat().st_mtime_ns != results_before
     assert marts(env) == before  # the same data built again gives the same marts
     assert len(builds(env)) == 2 and builds(env)[0] == builds(env)[1]
+
+
+def test_a_load_that_only_saved_the_pipeline_state_is_no_change(built):
+    """dlt saves a pipeline's state in a load of its own, with no data row (seen on the
+    live pipeline at 1M rows, on runs with no source change): nothing dbt reads."""
+    _, env = built
+    warehouse = env["MEDALLION_DUCKDB_PATH"]
+    recorded = builds(env)
+    with duckdb.connect(warehouse) as conn:  # what such a load leaves: two dlt rows
+        (load_id,) = conn.execute("select max(load_id) from raw_live._dlt_loads").fetchone()
+        newer = f"{float(load_id) + 1:.7f}"
+        conn.execute(
+            "insert into raw_live._dlt_loads select ? as load_id, * exclude (load_id)"
+            " from raw_live._dlt_loads where load_id = ?",
+            [newer, load_id],
+        )
+        conn.execute(
+            "insert into raw_live._dlt_pipeline_state"
+            " select * replace (version + 1 as version, ? as _dlt_load_id,"
+            " md5(_dlt_id) as _dlt_id) from raw_live._dlt_pipeline_state"
+            " order by version desc limit 1",
+            [newer],
+        )
+
+    skipped = run_cli(["build"], env)
+
+    assert "dbt build skipped" in flat(skipped.stdout)
+    assert builds(env) == recorded
 
 
 def test_a_select_is_never_skipped_nor_recorded(built):
