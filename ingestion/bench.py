@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -79,12 +80,19 @@ class ChildRun:
     seconds: float
     max_rss_bytes: int
     returncode: int = 0
+    cpu_seconds: float = 0.0  # user + system time of the child (and its children)
 
 
 def run_child(
-    name: str, command: list[str], env: dict[str, str], log_dir: Path, may_fail: bool = False
+    name: str,
+    command: list[str],
+    env: dict[str, str],
+    log_dir: Path,
+    may_fail: bool = False,
+    discard_stdout: bool = False,
 ) -> ChildRun:
-    """Run ``command`` and measure it; its output goes to ``log_dir/<name>.log``.
+    """Run ``command`` and measure it; its output goes to ``log_dir/<name>.log`` (only
+    its errors with ``discard_stdout``, which sends the rest to /dev/null).
 
     ``os.wait4`` returns the resource usage of that child alone (``ru_maxrss``, KiB on
     Linux), so stages measured one after the other never mix their peaks.
@@ -94,7 +102,11 @@ def run_child(
     with log_path.open("w") as log:
         started = time.perf_counter()
         process = subprocess.Popen(
-            command, env=env, cwd=PROJECT_DIR, stdout=log, stderr=subprocess.STDOUT
+            command,
+            env=env,
+            cwd=PROJECT_DIR,
+            stdout=subprocess.DEVNULL if discard_stdout else log,
+            stderr=log if discard_stdout else subprocess.STDOUT,
         )
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - started
@@ -103,8 +115,35 @@ def run_child(
         tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-15:])
         raise BenchFailed(f"{name} exited {process.returncode} (log: {log_path}):\n{tail}")
     return ChildRun(
-        seconds=seconds, max_rss_bytes=usage.ru_maxrss * 1024, returncode=process.returncode
+        seconds=seconds,
+        max_rss_bytes=usage.ru_maxrss * 1024,
+        returncode=process.returncode,
+        cpu_seconds=usage.ru_utime + usage.ru_stime,
     )
+
+
+def server_cpu_seconds(server: MySQLWarehouse) -> float | None:
+    """User + system seconds the MySQL server process has used so far, when it runs on
+    this machine (``/proc/<pid>/stat``); None for a remote server or another user's."""
+    if server.host not in ("127.0.0.1", "localhost", "::1"):
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if (proc / "comm").read_text().strip() not in ("mariadbd", "mysqld"):
+                continue
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # after the command: state is field 3, utime 14 and stime 15 (man 5 proc)
+        return (int(fields[11]) + int(fields[12])) / ticks
+    return None
+
+
+def _cpu_delta(before: float | None, after: float | None) -> float | None:
+    return None if before is None or after is None else after - before
 
 
 def _child_command(*args: str) -> list[str]:
@@ -132,6 +171,12 @@ def _child_ingest(out: Path) -> None:
     out.write_text(json.dumps(result))
 
 
+def _own_cpu_seconds() -> float:
+    """User + system seconds of this process so far, every thread (DuckDB's) included."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _child_copy(out: Path, url: str, table: str, warehouse: Path) -> None:
     """Child: the dlt pipeline copying one archive table into a DuckDB file, as the
     archive pipeline does (same backend, chunk size and adapters)."""
@@ -151,6 +196,7 @@ def _child_copy(out: Path, url: str, table: str, warehouse: Path) -> None:
         pipelines_dir=str(warehouse.parent / ".dlt"),
         progress=None,
     )
+    cpu_before = _own_cpu_seconds()
     started = time.perf_counter()
     pipeline.extract(resources)
     extracted = time.perf_counter()
@@ -160,6 +206,7 @@ def _child_copy(out: Path, url: str, table: str, warehouse: Path) -> None:
     rows = pipeline.last_trace.last_normalize_info.row_counts.get(table, 0)
     pipeline.load().raise_on_failed_jobs()
     loaded = time.perf_counter()
+    cpu_seconds = _own_cpu_seconds() - cpu_before
     engine.dispose()
     out.write_text(
         json.dumps(
@@ -170,6 +217,7 @@ def _child_copy(out: Path, url: str, table: str, warehouse: Path) -> None:
                 "extract_seconds": extracted - started,
                 "normalize_seconds": normalized - extracted,
                 "load_seconds": loaded - normalized,
+                "cpu_seconds": cpu_seconds,
             }
         )
     )
@@ -241,24 +289,49 @@ def measure_wire(
     env = dict(os.environ)
     if server.password:
         env["MYSQL_PWD"] = server.password  # never on the command line
-    seconds = []
+    reads = []
     for run in range(runs):
-        started = time.perf_counter()
-        result = subprocess.run(
-            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False
-        )
-        seconds.append(time.perf_counter() - started)
-        if result.returncode != 0:
-            (log_dir / f"wire-{run}.log").write_text(result.stderr.decode(errors="replace"))
-            raise BenchFailed(f"the mysql client failed: {result.stderr.decode().strip()}")
-    best = min(seconds)
+        server_before = server_cpu_seconds(server)
+        child = run_child(f"wire-{run}", command, env, log_dir, may_fail=True, discard_stdout=True)
+        if child.returncode != 0:
+            message = (log_dir / f"wire-{run}.log").read_text(errors="replace").strip()
+            raise BenchFailed(f"the mysql client failed: {message}")
+        server_used = _cpu_delta(server_before, server_cpu_seconds(server))
+        reads.append((child.seconds, child.cpu_seconds, server_used))
+    best = min(reads, key=lambda read: read[0])
     return {
         "table": table,
         "rows": rows,
-        "seconds": best,
-        "runs_seconds": seconds,
-        "rows_per_second": rows / best,
+        "seconds": best[0],
+        "runs_seconds": [read[0] for read in reads],
+        "rows_per_second": rows / best[0],
+        "client_cpu_seconds": best[1],
+        "server_cpu_seconds": best[2],
     }
+
+
+def cpu_budget(wire: dict[str, Any], copy: dict[str, Any], cores: int) -> dict[str, Any]:
+    """Where the cores go: CPU seconds of the wire read and of the copy, client and
+    server, and the efficiency the copy would reach with every core busy all along
+    (its CPU seconds spread over the cores): what no scheduling of the same work beats."""
+    budget: dict[str, Any] = {
+        "cores": cores,
+        "wire_client_cpu_seconds": wire.get("client_cpu_seconds"),
+        "wire_server_cpu_seconds": wire.get("server_cpu_seconds"),
+        "copy_pipeline_cpu_seconds": copy.get("cpu_seconds"),
+        "copy_server_cpu_seconds": copy.get("server_cpu_seconds"),
+        "copy_cpu_per_wire_cpu": None,
+        "efficiency_with_every_core_busy": None,
+    }
+    if None in (copy.get("cpu_seconds"), copy.get("server_cpu_seconds")):
+        return budget  # a remote server's CPU is not ours to read
+    copy_cpu = copy["cpu_seconds"] + copy["server_cpu_seconds"]
+    fastest = max(copy_cpu / cores, 1e-9)
+    budget["efficiency_with_every_core_busy"] = (copy["rows"] / fastest) / wire["rows_per_second"]
+    if wire.get("server_cpu_seconds") is not None:
+        wire_cpu = wire["client_cpu_seconds"] + wire["server_cpu_seconds"]
+        budget["copy_cpu_per_wire_cpu"] = copy_cpu / wire_cpu * wire["rows"] / copy["rows"]
+    return budget
 
 
 # The real updates of the incremental re-runs: each live table gets a change a user
@@ -502,6 +575,7 @@ class Bench:
         copy_out = folder / "copy.json"
         copy_dir = folder / "copy"
         copy_dir.mkdir(parents=True, exist_ok=True)
+        server_before = server_cpu_seconds(self.server)
         child = run_child(
             f"copy-{index}",
             _child_command(
@@ -519,6 +593,7 @@ class Bench:
         copy["rows_per_second"] = copy["rows"] / copy["seconds"]
         copy["wall_seconds"] = child.seconds
         copy["max_rss_bytes"] = child.max_rss_bytes
+        copy["server_cpu_seconds"] = _cpu_delta(server_before, server_cpu_seconds(self.server))
         shutil.rmtree(copy_dir)
 
         env = _warehouse_env(self.base_env, folder)
@@ -546,6 +621,7 @@ class Bench:
             "wire": wire,
             "copy": copy,
             "ingest_efficiency": copy["rows_per_second"] / wire["rows_per_second"],
+            "cpu": cpu_budget(wire, copy, os.cpu_count() or 1),
             "ingest": ingest,
             "build": build,
             "fixed_overhead_share": baseline / build["seconds"],
@@ -759,6 +835,7 @@ def summary_rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
             (f"[{n}] wire ceiling, mysql client (rows/s)", f"{wire['rows_per_second']:,.0f}", ""),
             (f"[{n}] dlt copy of transactions (rows/s)", f"{copy['rows_per_second']:,.0f}", ""),
             (f"[{n}] ingest efficiency (dlt / wire)", _pct(size["ingest_efficiency"]), ">= 70%"),
+            *_cpu_rows(n, size.get("cpu")),
             (f"[{n}] full ingest, 3 sources (s)", f"{size['ingest']['seconds']:.1f}", ""),
             (f"[{n}] ingest peak memory", _mib(size["ingest"]["max_rss_bytes"]), "< 1 GiB at 10M"),
             (f"[{n}] dbt build (s)", f"{size['build']['seconds']:.1f}", ""),
@@ -798,6 +875,31 @@ def summary_rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
                 target,
             )
         )
+    return rows
+
+
+def _cpu_rows(n: str, cpu: dict[str, Any] | None) -> list[tuple[str, str, str]]:
+    """The CPU budget of one size's copy, where the server's CPU could be read."""
+    if not cpu or cpu.get("efficiency_with_every_core_busy") is None:
+        return []
+    rows = []
+    if cpu.get("copy_cpu_per_wire_cpu") is not None:
+        wire = cpu["wire_client_cpu_seconds"] + cpu["wire_server_cpu_seconds"]
+        copy = cpu["copy_pipeline_cpu_seconds"] + cpu["copy_server_cpu_seconds"]
+        rows.append(
+            (
+                f"[{n}] CPU s, wire read / dlt copy (client + server)",
+                f"{wire:.1f} / {copy:.1f} ({cpu['copy_cpu_per_wire_cpu']:.1f}x per row)",
+                "",
+            )
+        )
+    rows.append(
+        (
+            f"[{n}] ingest efficiency with all {cpu['cores']} cores busy (bound)",
+            _pct(cpu["efficiency_with_every_core_busy"]),
+            "",
+        )
+    )
     return rows
 
 

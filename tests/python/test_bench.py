@@ -99,6 +99,26 @@ def test_ingest_efficiency_is_the_quotient_of_the_rates(bench: dict) -> None:
         assert positive(copy["max_rss_bytes"]) and copy["wall_seconds"] >= copy["seconds"]
 
 
+def test_cpu_budget_of_the_copy_and_the_wire(bench: dict) -> None:
+    """The server is local here, so every CPU figure is read; the bound is recomputed
+    from them: the copy's CPU seconds spread over every core."""
+    for size in bench["results"]["sizes"]:
+        wire, copy, cpu = size["wire"], size["copy"], size["cpu"]
+        assert cpu["cores"] == os.cpu_count()
+        for value in (wire["client_cpu_seconds"], copy["cpu_seconds"]):
+            assert positive(value)
+        # the server works for both reads (a tiny table may round to 0 clock ticks)
+        assert wire["server_cpu_seconds"] >= 0 and copy["server_cpu_seconds"] >= 0
+        spent = copy["cpu_seconds"] + copy["server_cpu_seconds"]
+        fastest = spent / os.cpu_count()
+        assert close(
+            cpu["efficiency_with_every_core_busy"],
+            (copy["rows"] / fastest) / wire["rows_per_second"],
+        )
+        wire_cpu = wire["client_cpu_seconds"] + wire["server_cpu_seconds"]
+        assert close(cpu["copy_cpu_per_wire_cpu"], spent / wire_cpu)
+
+
 def test_build_throughput_growth_and_fixed_overhead(bench: dict) -> None:
     results = bench["results"]
     sizes = results["sizes"]

@@ -11,12 +11,17 @@ import csv
 import io
 import shutil
 import sqlite3
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 from pipeline_helpers import pipeline_env, query, run_cli, summary_counts, table_rows
 
 from ingestion.demo import generate_demo
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 DB_TABLES = ["customers", "order_notes", "products", "transactions"]
 FILE_TABLES = {
@@ -90,6 +95,36 @@ def test_first_run_loads_every_table_into_the_three_raw_schemas(sources, tmp_pat
         assert expected > 0
         assert query(warehouse, f"select count(*) from raw_files.{table}")[0][0] == expected
         assert counts[f"raw_files.{table}"][1] == expected
+
+
+def test_the_load_runs_with_duckdbs_memory_capped_as_configured(sources, tmp_path):
+    """The pipelines' DuckDB sessions carry the memory limit of .dlt/config.toml (what
+    keeps ingest under 1 GiB at 10M rows), as DuckDB itself spells that value."""
+    configured = tomllib.loads((PROJECT_DIR / ".dlt" / "config.toml").read_text())
+    limit = configured["destination"]["duckdb"]["credentials"]["global_config"]["memory_limit"]
+    import duckdb
+
+    with duckdb.connect() as conn:
+        conn.execute(f"set memory_limit = '{limit}'")
+        expected = conn.execute("select current_setting('memory_limit')").fetchone()[0]
+        default = duckdb.connect().execute("select current_setting('memory_limit')").fetchone()
+    assert expected != default[0]  # the setting says something DuckDB would not do alone
+
+    probe = (
+        "from ingestion.pipelines import make_pipeline\n"
+        "for source in ('archive', 'live', 'files'):\n"
+        "    with make_pipeline(source).sql_client() as client:\n"
+        "        print(client.execute_sql(\"select current_setting('memory_limit')\")[0][0])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=env_for(sources, tmp_path),
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.split("\n")[:3] == [expected] * 3
 
 
 def test_every_file_row_keeps_its_file_name_and_row_number(sources, tmp_path):
