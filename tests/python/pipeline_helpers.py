@@ -18,6 +18,29 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 MEDALLION = str(Path(sys.executable).parent / "medallion")
 MYSQL = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
 
+# The gold and silver columns that hold money: decimal(18,2) on every warehouse (gold.md)
+MONEY_COLUMNS = frozenset(
+    {
+        "unit_price",
+        "total_amount",
+        "restocking_fee",
+        "net_amount",
+        "refund_amount",
+        "refund_net",
+        "msrp",
+        "total_spent",
+        "avg_order_value",
+        "total_revenue",
+        "avg_price",
+        "best_revenue",
+        "revenue_diff_from_best",
+        "total_sales",
+        "total_refunds",
+        "net_revenue",
+        "total_restocking_fees",
+    }
+)
+
 
 def pipeline_env(tmp: Path, archive: str, live: str, landing: Path | str) -> dict[str, str]:
     """The environment of one isolated pipeline: sources, warehouse, dbt folders."""

@@ -37,10 +37,10 @@ from fixtures import (
     write_sqlite_source,
 )
 from oracle import CENT, UNKNOWN_KEY, Oracle, Row, Sources, mask_pii
+from pipeline_helpers import MONEY_COLUMNS, PROJECT_DIR
 
 pytestmark = pytest.mark.slow
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 D = Decimal
 _UNSET: Any = object()
 
@@ -490,26 +490,6 @@ def oracle(build: Build) -> Oracle:
 
 
 # --- reading and comparing --------------------------------------------------------------
-
-MONEY_COLUMNS = {
-    "unit_price",
-    "total_amount",
-    "restocking_fee",
-    "net_amount",
-    "refund_amount",
-    "refund_net",
-    "total_spent",
-    "avg_order_value",
-    "total_revenue",
-    "avg_price",
-    "best_revenue",
-    "revenue_diff_from_best",
-    "total_sales",
-    "total_refunds",
-    "net_revenue",
-    "total_restocking_fees",
-    "msrp",
-}
 
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str, *params: Any) -> list[Row]:

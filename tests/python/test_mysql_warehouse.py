@@ -27,7 +27,7 @@ import duckdb
 import pymysql
 import pytest
 from oracle import mask_pii
-from pipeline_helpers import PROJECT_DIR, pipeline_env, run_cli
+from pipeline_helpers import MONEY_COLUMNS, PROJECT_DIR, pipeline_env, run_cli
 
 from ingestion.demo import generate_demo
 
@@ -43,25 +43,6 @@ RUN_AUDIT_TABLES = {"pipeline_runs", "pipeline_run_tables", "dbt_builds"}
 # any two runs, so it is the one column not compared across warehouses.
 RUN_SPECIFIC_COLUMNS = {"load_id"}
 
-MONEY_COLUMNS = {
-    "unit_price",
-    "total_amount",
-    "restocking_fee",
-    "net_amount",
-    "refund_amount",
-    "refund_net",
-    "msrp",
-    "total_spent",
-    "avg_order_value",
-    "total_revenue",
-    "avg_price",
-    "best_revenue",
-    "revenue_diff_from_best",
-    "total_sales",
-    "total_refunds",
-    "net_revenue",
-    "total_restocking_fees",
-}
 
 Table = tuple[list[str], list[tuple[Any, ...]]]
 
