@@ -50,9 +50,7 @@ unknown_member as (
         1 as version_number,
         cast(0 as decimal(3, 2)) as data_quality_score,
         false as is_active,
-        true as is_current,
-        {{ oldest_timestamp() }} as valid_from,
-        {{ newest_timestamp() }} as valid_to
+        {{ unknown_member_validity() }}
 ),
 
 final as (

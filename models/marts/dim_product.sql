@@ -31,9 +31,7 @@ unknown_member as (
         'Unknown' as product_family,
         1 as version_number,
         cast(null as decimal(18, 2)) as msrp,
-        true as is_current,
-        {{ oldest_timestamp() }} as valid_from,
-        {{ newest_timestamp() }} as valid_to
+        {{ unknown_member_validity() }}
 ),
 
 final as (
