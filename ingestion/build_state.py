@@ -22,6 +22,14 @@ After every successful full build (no ``--select``), the signature is recorded i
 pipelines' state does. A build whose signature equals the last recorded one is
 skipped; ``--force`` builds anyway. A failed or killed build records nothing, so the
 next build runs.
+
+A build may also be *incremental* (``changed_since``): when the last recorded build
+had the same project and, since then, only the live database's raw tables took new
+rows (``raw_live``; the landing files too, whose models are always rebuilt whole), the
+build passes the newest load id that build had read to dbt as
+``MEDALLION_CHANGED_SINCE``, and the incremental models along the transactions rewrite
+only what a later load touched. Anything else (no record, another project, an archive
+reload, a raw table that lost rows or went away, ``--full-refresh``) builds them whole.
 """
 
 from __future__ import annotations
@@ -99,6 +107,12 @@ def raw_tables(warehouse: AuditWarehouse) -> dict[str, list[Any]]:
     return found
 
 
+def _load_id_order(load_id: str) -> tuple[int, str]:
+    """dlt load ids are the load's start time (``1733224523.123456``): by value."""
+    whole, _, fraction = load_id.partition(".")
+    return int(whole), fraction.ljust(9, "0")
+
+
 @dataclass
 class BuildState:
     """The signature of the build about to run, and the last one recorded."""
@@ -108,6 +122,7 @@ class BuildState:
     detail: str
     last_signature: str | None
     last_built_at: Any
+    last_detail: str | None = None
 
     @classmethod
     def read(cls, target: str) -> BuildState:
@@ -122,7 +137,8 @@ class BuildState:
             if BUILDS_TABLE in warehouse.tables(AUDIT_SCHEMA):
                 relation = warehouse.relation(AUDIT_SCHEMA, BUILDS_TABLE)
                 found = warehouse.rows(
-                    f"select signature, built_at from {relation} order by built_at desc limit 1"
+                    f"select signature, built_at, detail from {relation}"
+                    " order by built_at desc limit 1"
                 )
                 last = found[0] if found else None
         return cls(
@@ -131,12 +147,44 @@ class BuildState:
             detail,
             last[0] if last else None,
             last[1] if last else None,
+            last[2] if last else None,
         )
 
     @property
     def unchanged(self) -> bool:
         """The raw layer and the project are as at the last successful build."""
         return bool(self.signature) and self.signature == self.last_signature
+
+    @property
+    def changed_since(self) -> str | None:
+        """The newest load id of the last recorded build when this build may be
+        incremental (only live raw tables grew since, same project); else None."""
+        if not self.signature or not self.last_detail:
+            return None
+        try:
+            last = json.loads(self.last_detail)
+            last_tables = last["raw_tables"]
+        except (ValueError, KeyError, TypeError):
+            return None
+        now = json.loads(self.detail)
+        if last.get("project") != now["project"]:
+            return None
+        tables = now["raw_tables"]
+        for name, (rows, newest) in last_tables.items():
+            if name not in tables:
+                return None
+            schema = name.split(".", 1)[0]
+            if schema == RAW_SCHEMAS["files"]:
+                continue
+            if tables[name] == [rows, newest]:
+                continue
+            if schema != RAW_SCHEMAS["live"] or tables[name][0] < rows:
+                return None
+        for name in tables.keys() - last_tables.keys():
+            if name.split(".", 1)[0] not in (RAW_SCHEMAS["live"], RAW_SCHEMAS["files"]):
+                return None
+        newest = [load_id for _, load_id in last_tables.values() if load_id]
+        return max(newest, key=_load_id_order) if newest else None
 
     def record(self, seconds: float) -> None:
         """Write this signature as the last successful full build."""

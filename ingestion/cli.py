@@ -144,6 +144,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     from .transform import run_dbt
 
     dbt_args = ["build"]
+    since = None
     if args.select:
         dbt_args += ["--select", *args.select]
         state = None
@@ -156,7 +157,11 @@ def cmd_build(args: argparse.Namespace) -> int:
                 "(--force builds anyway)"
             )
             return 0
-    outcome = run_dbt(dbt_args, target=args.target)
+        if not getattr(args, "full_refresh", False):
+            since = state.changed_since
+    if since:
+        console.print(f"Incremental build: the rows loaded after load {since}")
+    outcome = run_dbt(dbt_args, target=args.target, changed_since=since)
     print_dbt_summary(outcome)
     if state is not None:
         state.record(outcome.seconds)
@@ -449,6 +454,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--select", nargs="+", help="dbt node selection (never skipped, never recorded)"
     )
     add_force(build)
+    build.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild the incremental models whole, whatever changed",
+    )
     build.set_defaults(func=cmd_build)
 
     run = commands.add_parser("run", help="ingest, then build (the whole pipeline)")

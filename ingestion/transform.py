@@ -36,13 +36,21 @@ def dbt_environment(target: str) -> None:
     warehouse_path().parent.mkdir(parents=True, exist_ok=True)
 
 
-def run_dbt(args: list[str], target: str = "duckdb", raise_on_failure: bool = True) -> DbtOutcome:
-    """Run one dbt command (``["build"]``, ``["docs", "generate"]``...) and summarise it."""
+def run_dbt(
+    args: list[str],
+    target: str = "duckdb",
+    raise_on_failure: bool = True,
+    changed_since: str | None = None,
+) -> DbtOutcome:
+    """Run one dbt command (``["build"]``, ``["docs", "generate"]``...) and summarise it.
+    ``changed_since``: the watermark of an incremental build (``build_state``); without
+    it the incremental models are built whole."""
     from dbt.cli.main import dbtRunner
 
     from .faults import dbt_callbacks
 
     dbt_environment(target)
+    os.environ["MEDALLION_CHANGED_SINCE"] = changed_since or ""
     started = time.perf_counter()
     result = dbtRunner(callbacks=dbt_callbacks()).invoke(
         [

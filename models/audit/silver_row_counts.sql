@@ -35,6 +35,10 @@ transactions_unioned as (
     select * from {{ ref("int_transactions_unioned") }}
 ),
 
+transactions_ranked as (
+    select * from {{ ref("int_transactions_ranked") }}
+),
+
 transactions_deduplicated as (
     select * from {{ ref("int_transactions_deduplicated") }}
 ),
@@ -82,7 +86,9 @@ transaction_keys as (
                 "cast(order_line_number as " ~ medallion.string_type() ~ ")"
             ]) }}
         end as business_key
-    from transactions_unioned
+    -- the business key of each id's latest version: one id's versions may name
+    -- different keys, and only the latest one's competes under rule 2
+    from transactions_ranked
 ),
 
 transaction_counts as (

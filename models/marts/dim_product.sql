@@ -4,9 +4,24 @@ versions as (
     {{ snapshot_versions(ref("snap_products"), "product_code") }}
 ),
 
+version_keys as (
+    select * from {{ ref("int_product_keys") }}
+),
+
+keyed as (
+    select
+        versions.*,
+        version_keys.product_key
+    from versions
+    inner join version_keys
+        on
+            versions.product_code = version_keys.product_code
+            and versions.dbt_valid_from = version_keys.dbt_valid_from
+),
+
 described as (
     select
-        row_number() over (order by product_code, dbt_valid_from) as product_key,
+        product_key,
         product_code,
         product_name,
         product_line,
@@ -19,7 +34,7 @@ described as (
             else dbt_valid_from
         end as valid_from,
         coalesce(dbt_valid_to, {{ newest_timestamp() }}) as valid_to
-    from versions
+    from keyed
 ),
 
 unknown_member as (

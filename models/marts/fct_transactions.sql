@@ -7,15 +7,39 @@
     `mapped` carries each line's order sale total as a window: besides is_large_order,
     a CTE with a window function is computed once on MySQL, where a plain one is
     merged into each of its three readers and the join on the computed survivor id
-    then runs over every combination of rows (minutes instead of a second). -#}
+    then runs over every combination of rows (minutes instead of a second).
+
+    Incremental (`changed_since()`): a line's row depends on its silver row, its
+    customer's survivor and versions, its product's versions and its order's other
+    lines. The lines rewritten are those whose silver row was (`rewritten_since`),
+    those of every customer id a later load touched, of the survivor it maps to now
+    and of the one it mapped to (its lines here, by `source_customer_id`), those of
+    every product a later load touched, and then every line of an order any of them
+    is in, before or now. Each gets its row again, or, when it left the fact (deleted,
+    rejected, beaten to its business key), its old row without a `transaction_key`,
+    which the post-hook deletes. Keys of versions are stable across builds (`version_keys`), so
+    the lines left alone still point at the right ones. -#}
 {{ config(
+    materialized="incremental",
+    incremental_strategy="delete+insert",
+    unique_key="transaction_id",
+    full_refresh=env_var("MEDALLION_CHANGED_SINCE", "") == "",
     post_hook=[
+        "delete from {{ this }} where transaction_key is null",
         '{{ medallion.table_index(["transaction_id"]) }}',
+        '{{ medallion.table_index(["customer_id"]) }}',
+        '{{ medallion.table_index(["source_customer_id"]) }}',
+        '{{ medallion.table_index(["product_code"]) }}',
+        '{{ medallion.table_index(["order_number"]) }}',
     ]
 ) }}
+{%- set since = medallion.changed_since() %}
+-- read by incremental builds only:
+-- depends_on: {{ ref("stg_live__customers") }}, {{ ref("stg_live__products") }}
+-- depends_on: {{ ref("stg_live__deletions") }}, {{ ref("int_transactions_ranked") }}
 with
 
-transactions as (
+accepted as (
     select * from {{ ref("int_transactions_deduplicated") }}
     where rejection_reason is null and not is_deleted
 ),
@@ -33,6 +57,92 @@ products as (
     select * from {{ ref("dim_product") }}
     where product_key <> -1
 ),
+
+{% if is_incremental() -%}
+-- the customer ids and product codes a load after the last build touched
+touched_customers as (
+    select customer_id from {{ ref("stg_live__customers") }}
+    where load_id > '{{ since }}'
+    union
+    select {{ medallion.try_cast("primary_key", medallion.bigint_type()) }}
+    from {{ ref("stg_live__deletions") }}
+    where table_name = 'customers' and load_id > '{{ since }}'
+),
+
+touched_products as (
+    select product_code from {{ ref("stg_live__products") }}
+    where load_id > '{{ since }}'
+    union
+    select primary_key from {{ ref("stg_live__deletions") }}
+    where table_name = 'products' and load_id > '{{ since }}'
+),
+
+-- those customers, the survivors they map to now, and the ones they mapped to before
+affected_customers as (
+    select customer_id from touched_customers
+    union
+    select survivor_customer_id from id_map
+    where customer_id in (select customer_id from touched_customers)
+    union
+    select customer_id from {{ this }}
+    where source_customer_id in (select customer_id from touched_customers)
+),
+
+accepted_mapped as (
+    select
+        accepted.transaction_id,
+        accepted.order_number,
+        accepted.product_code,
+        coalesce(id_map.survivor_customer_id, accepted.customer_id) as survivor_id
+    from accepted
+    left join id_map
+        on accepted.customer_id = id_map.customer_id
+),
+
+touched_lines as (
+    select transaction_id from {{ ref("int_transactions_ranked") }}
+    where rewritten_since >= '{{ since }}'
+    union
+    select transaction_id from {{ this }}
+    where
+        customer_id in (select customer_id from affected_customers)
+        or product_code in (select product_code from touched_products)
+    union
+    select transaction_id from accepted_mapped
+    where
+        survivor_id in (select customer_id from affected_customers)
+        or product_code in (select product_code from touched_products)
+),
+
+touched_orders as (
+    select order_number from {{ this }}
+    where transaction_id in (select transaction_id from touched_lines)
+    union
+    select order_number from accepted_mapped
+    where transaction_id in (select transaction_id from touched_lines)
+),
+
+rewritten_lines as (
+    select transaction_id from touched_lines
+    union
+    select transaction_id from {{ this }}
+    where order_number in (select order_number from touched_orders)
+    union
+    select transaction_id from accepted_mapped
+    where order_number in (select order_number from touched_orders)
+),
+
+transactions as (
+    select * from accepted
+    where transaction_id in (select transaction_id from rewritten_lines)
+),
+
+{% else %}
+
+    transactions as (
+        select * from accepted
+    ),
+{%- endif %}
 
 mapped as (
     select
@@ -91,6 +201,7 @@ ruled as (
         mapped.order_number,
         mapped.order_line_number,
         mapped.survivor_id as customer_id,
+        mapped.customer_id as source_customer_id,
         coalesce(customer_versions.customer_key, -1) as customer_key,
         mapped.product_code,
         coalesce(product_versions.product_key, -1) as product_key,
@@ -134,6 +245,7 @@ final as (
         order_number,
         order_line_number,
         customer_id,
+        source_customer_id,
         customer_key,
         product_code,
         product_key,
@@ -154,4 +266,32 @@ final as (
     from ruled
 )
 
+{% if is_incremental() -%}
+-- the rewritten lines that left the fact: their old rows again, without a key, which
+-- the post-hook deletes once the delete+insert has removed the old rows themselves
+-- (the other columns as they were: MySQL made some of them not null)
+, departed as (
+    select * from {{ this }}
+    where
+        transaction_id in (select transaction_id from rewritten_lines)
+        and transaction_id not in (select transaction_id from final)
+)
+
 select * from final
+union all
+select
+    null as transaction_key,
+    {%- for column in [
+        "transaction_id", "order_number", "order_line_number", "customer_id",
+        "source_customer_id", "customer_key", "product_code", "product_key",
+        "order_date", "quantity", "unit_price", "total_amount", "transaction_type",
+        "restocking_fee", "net_amount", "deal_size", "is_large_order", "territory",
+        "status", "is_cancelled", "source_system", "transaction_at",
+    ] %}
+        {{ column }}{{ "," if not loop.last }}
+    {%- endfor %}
+from departed
+{% else %}
+
+    select * from final
+{%- endif %}

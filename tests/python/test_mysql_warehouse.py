@@ -256,7 +256,9 @@ def test_rows_deleted_at_source_close_their_version_and_leave_the_marts_on_mysql
 ) -> None:
     """Runs last: it changes the sources. A customer and a transaction hard-deleted in
     the live database: the customer's current version is closed (dbt-mysql's own
-    snapshot merge would leave it open), the transaction leaves every fact."""
+    snapshot merge would leave it open), the transaction leaves every fact. Only live
+    rows changed, so the MySQL build is incremental (another line is updated too); a
+    whole DuckDB build of the same sources must give the same tables."""
     live = sqlite3.connect(runs.live_database)
     archive = sqlite3.connect(runs.archive_database)
     try:
@@ -282,11 +284,18 @@ def test_rows_deleted_at_source_close_their_version_and_leave_the_marts_on_mysql
         customer_id = max(set(live_only) & current)
         live.execute("delete from customers where customer_id = ?", (customer_id,))
         live.execute("delete from transactions where transaction_id = ?", (transaction_id,))
+        (later,) = live.execute("select max(updated_at) from transactions").fetchone()
+        live.execute(
+            "update transactions set territory = 'Japan', updated_at = ?"
+            " where transaction_id = (select min(transaction_id) from transactions)",
+            (later[:4] + "-12-31 23:59:59",),
+        )
         live.commit()
     finally:
         live.close()
         archive.close()
-    run_cli(["run", "--target", "mysql"], runs.mysql_env)
+    output = run_cli(["run", "--target", "mysql"], runs.mysql_env).stdout
+    assert "Incremental build" in output, output[-3000:]
     conn = mysql_connection()
     try:
         with conn.cursor() as cursor:
@@ -307,6 +316,24 @@ def test_rows_deleted_at_source_close_their_version_and_leave_the_marts_on_mysql
     assert versions and all(is_current == 0 for is_current, _ in versions), versions
     assert all(valid_to.year < 9999 for _, valid_to in versions), versions
     assert in_fact == 0
+
+    run_cli(["ingest"], runs.duckdb_env)
+    whole = run_cli(["build", "--full-refresh", "--force"], runs.duckdb_env).stdout
+    assert "Incremental build" not in whole
+    # the deleted customer's version was closed at the time of each build's snapshot
+    def without_deleted_customer(table: Table) -> Table:
+        columns, rows = table
+        if "valid_to" not in columns or "customer_id" not in columns:
+            return table
+        at = columns.index("customer_id")
+        return columns, [row for row in rows if row[at] != customer_id]
+
+    for schema in COMPARED_SCHEMAS:
+        on_duckdb = duckdb_schema(runs.duckdb_env, schema)
+        on_mysql = mysql_schema(runs.prefix, schema)
+        for table in sorted(on_duckdb):
+            duck, mysql = (without_deleted_customer(t[table]) for t in (on_duckdb, on_mysql))
+            assert mysql == duck, f"{schema}.{table}: " + first_difference(duck, mysql)
 
 
 # Messy text as landing files bring it, through every macro that differs by warehouse.

@@ -1,15 +1,30 @@
 {#- Every version of every customer (from the snapshot), with its surrogate key and
     its personal values unmasked: what `dim_customer` masks and `restricted.customer_pii`
-    shows. One model computes the key, so the two always agree on it. -#}
+    shows. One model reads the key (`int_customer_keys`), so the two always agree on it. -#}
 with
 
 versions as (
     {{ snapshot_versions(ref("snap_customers"), "customer_id") }}
 ),
 
+version_keys as (
+    select * from {{ ref("int_customer_keys") }}
+),
+
+keyed as (
+    select
+        versions.*,
+        version_keys.customer_key
+    from versions
+    inner join version_keys
+        on
+            versions.customer_id = version_keys.customer_id
+            and versions.dbt_valid_from = version_keys.dbt_valid_from
+),
+
 described as (
     select
-        row_number() over (order by customer_id, dbt_valid_from) as customer_key,
+        customer_key,
         customer_id,
         first_name,
         last_name,
@@ -50,7 +65,7 @@ described as (
             else dbt_valid_from
         end as valid_from,
         coalesce(dbt_valid_to, {{ newest_timestamp() }}) as valid_to
-    from versions
+    from keyed
 )
 
 select * from described
