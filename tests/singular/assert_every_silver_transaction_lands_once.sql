@@ -1,11 +1,13 @@
 {#- Spec rule 6 and the history rules: every row of int_transactions_deduplicated ends
     in exactly one place. A row with a rejection reason is in transactions_rejected and
     in no fact; a row hard-deleted in the live database is in no fact; every other row
-    is in fct_transactions. Returns each row in the wrong place (or in none). -#}
+    is in fct_transactions. Returns each row in the wrong place (or in none). An
+    incremental build checks the silver rows it wrote. -#}
 with
 
 silver as (
     select * from {{ ref("int_transactions_deduplicated") }}
+    where {{ medallion.written_by_this_build("rewritten_since") }}
 ),
 
 transactions as (

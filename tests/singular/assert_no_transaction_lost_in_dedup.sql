@@ -2,11 +2,20 @@
     int_transactions_unioned is either the surviving row in
     int_transactions_deduplicated (same transaction_id and source database), or a
     duplicate whose transaction_id, or whose (order_number, order_line_number), has a
-    surviving row. Returns each source row that is neither. -#}
+    surviving row. Returns each source row that is neither. An incremental build checks
+    the rows of the ids it ranked again (a row's fate depends on its id's survivor and
+    on its business key's, and a key ranked again has every one of its ids rewritten). -#}
+{%- set ranked = ref("int_transactions_ranked") %}
 with
 
 unioned as (
     select * from {{ ref("int_transactions_unioned") }}
+    {%- if medallion.changed_since() %}
+        where transaction_id in (
+            select transaction_id from {{ ranked }}
+            where {{ medallion.written_by_this_build("rewritten_since") }}
+        )
+    {%- endif %}
 ),
 
 survivors as (

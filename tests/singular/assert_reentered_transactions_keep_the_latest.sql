@@ -2,7 +2,8 @@
     order_line_number), in one database or across both, are one; the latest updated_at
     wins (missing = oldest), then live over archive, then the lowest transaction_id.
     Returns each surviving row of int_transactions_deduplicated that a row of
-    int_transactions_unioned with the same business key beats. -#}
+    int_transactions_unioned with the same business key beats. An incremental build
+    checks the survivors it wrote. -#}
 with
 
 unioned as (
@@ -23,6 +24,7 @@ kept as (
         source_system,
         coalesce(updated_at, {{ oldest_timestamp() }}) as recency
     from {{ ref("int_transactions_deduplicated") }}
+    where {{ medallion.written_by_this_build("rewritten_since") }}
 )
 
 select

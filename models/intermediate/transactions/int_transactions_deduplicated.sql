@@ -1,7 +1,8 @@
 {#- One row per transaction (spec rules 1 and 2), each with its verdict: the rows of
     `int_transactions_ranked` that rank first for their business key. Rows that break
     a rule keep a `rejection_reason`; the fact takes the rest, the quarantine takes
-    these. A view: a filter on that table's rows, cheap for every reader. -#}
+    these. A view: a filter on that table's rows, cheap for every reader.
+    `rewritten_since` lets the tests check only the rows an incremental build wrote. -#}
 {{ config(materialized="view") }}
 with
 
@@ -26,7 +27,8 @@ deduplicated as (
         amount,
         is_deleted,
         transaction_at,
-        updated_at
+        updated_at,
+        rewritten_since
     from ranked
     where business_key_rank = 1
 )
