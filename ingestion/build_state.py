@@ -30,6 +30,10 @@ build passes the newest load id that build had read to dbt as
 ``MEDALLION_CHANGED_SINCE``, and the incremental models along the transactions rewrite
 only what a later load touched. Anything else (no record, another project, an archive
 reload, a raw table that lost rows or went away, ``--full-refresh``) builds them whole.
+An incremental build also selects only what the changed sources feed
+(``source:live+``, and ``source:files+`` when a landing file arrived): every other
+node reads the same archive, files and seeds as the last build, which built and tested
+it.
 """
 
 from __future__ import annotations
@@ -185,6 +189,22 @@ class BuildState:
                 return None
         newest = [load_id for _, load_id in last_tables.values() if load_id]
         return max(newest, key=_load_id_order) if newest else None
+
+    @property
+    def changed_sources(self) -> list[str]:
+        """The dbt sources (``archive``, ``live``, ``files``) with a raw table whose
+        figures differ from the last recorded build's (every one when there is none)."""
+        try:
+            last_tables = json.loads(self.last_detail or "")["raw_tables"]
+        except (ValueError, KeyError, TypeError):
+            return sorted(RAW_SCHEMAS)
+        tables = json.loads(self.detail).get("raw_tables", {})
+        changed = {
+            name.split(".", 1)[0]
+            for name in tables.keys() | last_tables.keys()
+            if tables.get(name) != last_tables.get(name)
+        }
+        return sorted(source for source, schema in RAW_SCHEMAS.items() if schema in changed)
 
     def record(self, seconds: float) -> None:
         """Write this signature as the last successful full build."""

@@ -160,7 +160,13 @@ def cmd_build(args: argparse.Namespace) -> int:
         if not getattr(args, "full_refresh", False):
             since = state.changed_since
     if since:
-        console.print(f"Incremental build: the rows loaded after load {since}")
+        sources = [source for source in state.changed_sources if source != "archive"]
+        if sources:  # nothing else can have changed (``changed_since``)
+            dbt_args += ["--select", *(f"source:{source}+" for source in sources)]
+        console.print(
+            f"Incremental build: the rows loaded after load {since}"
+            + (f"; the nodes downstream of source {', '.join(sources)}" if sources else "")
+        )
     outcome = run_dbt(dbt_args, target=args.target, changed_since=since)
     print_dbt_summary(outcome)
     if state is not None:

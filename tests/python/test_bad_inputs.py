@@ -45,7 +45,14 @@ from ingestion.demo import generate_demo
 
 LANDED_AT = dt.datetime(2025, 6, 1, tzinfo=dt.UTC).timestamp()
 # columns that differ between two runs by construction (the load's id and time)
-RUN_COLUMNS = {"load_id", "_dlt_load_id", "_dlt_id", "file_encoding"}
+RUN_COLUMNS = {
+    "load_id",
+    "_dlt_load_id",
+    "_dlt_id",
+    "file_encoding",
+    "change_load_id",  # a load id too (int_transactions_unioned)
+    "rewritten_since",  # the watermark of an incremental build, a load id
+}
 NEW_ID = 90_000_000  # ids of rows added to the sources, above every demo id
 
 

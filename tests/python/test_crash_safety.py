@@ -16,7 +16,9 @@ warehouses loaded at different moments:
   and re-run warehouse has more loads in its log) and the ``*_staging`` datasets
   (dlt's scratch space for merges);
 - the columns ``_dlt_load_id`` and ``load_id`` (its copy in silver, quarantine and
-  ``snap_products``: the id is the load's timestamp), ``_dlt_id`` (dlt draws a random
+  ``snap_products``: the id is the load's timestamp), ``change_load_id`` and
+  ``rewritten_since`` (load ids too: the load that changed a row, the watermark an
+  incremental build wrote it under), ``_dlt_id`` (dlt draws a random
   row id at normalisation) and ``detected_at`` (when a deletion was noticed);
 - the run audit's ``audit.pipeline_runs`` and ``audit.pipeline_run_tables``: one row per
   run by design (``test_run_audit.py`` tests them), and ``audit.dbt_builds``, one row per
@@ -51,7 +53,14 @@ from ingestion.lock import lock_file
 pytestmark = pytest.mark.slow
 
 SCALE = "0.25"
-IGNORED_COLUMNS = {"_dlt_id", "_dlt_load_id", "load_id", "detected_at"}
+IGNORED_COLUMNS = {
+    "_dlt_id",
+    "_dlt_load_id",
+    "load_id",
+    "change_load_id",
+    "rewritten_since",
+    "detected_at",
+}
 Tables = dict[str, list[tuple[Any, ...]]]
 
 

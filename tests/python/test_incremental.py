@@ -75,6 +75,10 @@ def test_only_live_rows_added_allow_an_incremental_build_since_the_newest_load()
     now["raw_files.expenses"] = [12, "1733000300.1"]  # files are always rebuilt whole
     # the newest load id the last build had read, whatever its table
     assert _state(now).changed_since == "1733000200.125"
+    # and the build selects what those sources feed
+    assert _state(now).changed_sources == ["files", "live"]
+    only_live = {**LAST, "raw_live.customers": [21, "1733000300.1"]}
+    assert _state(only_live).changed_sources == ["live"]
 
 
 @pytest.mark.parametrize(
@@ -312,6 +316,7 @@ def test_an_incremental_build_equals_a_whole_build(built):
     run_cli(["ingest"], env)
     incremental = run_cli(["build"], env)
     assert "Incremental build" in incremental.stdout
+    assert "downstream of source live" in " ".join(incremental.stdout.split())
 
     # what each change must have done, checked directly
     dedup = {

@@ -320,6 +320,7 @@ def test_rows_deleted_at_source_close_their_version_and_leave_the_marts_on_mysql
     run_cli(["ingest"], runs.duckdb_env)
     whole = run_cli(["build", "--full-refresh", "--force"], runs.duckdb_env).stdout
     assert "Incremental build" not in whole
+
     # the deleted customer's version was closed at the time of each build's snapshot
     def without_deleted_customer(table: Table) -> Table:
         columns, rows = table
