@@ -49,8 +49,9 @@ def print_ingest_summary(reports: list, seconds: float) -> None:
     console.print(table)
 
 
-def print_dbt_summary(outcome) -> None:
-    table = Table(title=f"dbt {outcome.command} ({outcome.seconds:.1f} s)", title_justify="left")
+def print_dbt_summary(outcome, note: str = "") -> None:
+    title = f"dbt {outcome.command} ({outcome.seconds:.1f} s{note})"
+    table = Table(title=title, title_justify="left")
     table.add_column("node type")
     table.add_column("status")
     table.add_column("count", justify="right")
@@ -159,16 +160,22 @@ def cmd_build(args: argparse.Namespace) -> int:
             return 0
         if not getattr(args, "full_refresh", False):
             since = state.changed_since
+    selection = []
     if since:
         sources = [source for source in state.changed_sources if source != "archive"]
-        if sources:  # nothing else can have changed (``changed_since``)
-            dbt_args += ["--select", *(f"source:{source}+" for source in sources)]
+        # nothing else can have changed (``changed_since``)
+        selection = [f"source:{source}+" for source in sources]
         console.print(
             f"Incremental build: the rows loaded after load {since}"
             + (f"; the nodes downstream of source {', '.join(sources)}" if sources else "")
         )
-    outcome = run_dbt(dbt_args, target=args.target, changed_since=since)
-    print_dbt_summary(outcome)
+    outcome = run_dbt(
+        dbt_args + (["--select", *selection] if selection else []),
+        target=args.target,
+        changed_since=since,
+    )
+    outcome.command = " ".join(dbt_args)
+    print_dbt_summary(outcome, f", incremental: {' '.join(selection)}" if selection else "")
     if state is not None:
         state.record(outcome.seconds)
     return 0
