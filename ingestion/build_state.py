@@ -4,7 +4,7 @@ with the same project gives the same warehouse, so it is skipped.
 The *signature* of a build is what its result depends on:
 
 * the raw layer: for each raw table (dlt's own ``_dlt_*`` tables left out), its row
-  count and the newest ``_dlt_load_id`` of its rows. dlt stamps every row it writes
+  count and the newest and oldest ``_dlt_load_id`` of its rows. dlt stamps every row it writes
   with the id of its load, so a load that inserts, updates, tombstones or replaces rows
   moves the newest id, and one that removes rows moves the count; a run whose sources
   did not change writes no row (the archive's fingerprint is unchanged, the live cursor
@@ -25,7 +25,8 @@ next build runs.
 
 A build may also be *incremental* (``changed_since``): when the last recorded build
 had the same project and, since then, only the live database's raw tables took new
-rows (``raw_live``; the landing files too, whose models are always rebuilt whole), the
+rows by merges (``raw_live``, none of them smaller nor replaced; the landing files
+too, whose models are always rebuilt whole), the
 build passes the newest load id that build had read to dbt as
 ``MEDALLION_CHANGED_SINCE``, and the incremental models along the transactions rewrite
 only what a later load touched. Anything else (no record, another project, an archive
@@ -88,9 +89,10 @@ def project_digest() -> str:
 
 
 def raw_tables(warehouse: AuditWarehouse) -> dict[str, list[Any]]:
-    """Per raw table (``schema.table``): [rows, newest ``_dlt_load_id``]. dlt's own
-    tables are left out: a load that only saved the pipelines' state changes no row
-    dbt reads."""
+    """Per raw table (``schema.table``): [rows, newest ``_dlt_load_id``, oldest
+    ``_dlt_load_id``]. dlt's own tables are left out: a load that only saved the
+    pipelines' state changes no row dbt reads. The oldest id moves when a load replaced
+    the table (every row gets the new id), which an incremental build cannot follow."""
     found: dict[str, list[Any]] = {}
     for schema in RAW_SCHEMAS.values():
         with_load_id = {
@@ -105,9 +107,13 @@ def raw_tables(warehouse: AuditWarehouse) -> dict[str, list[Any]]:
             if table.startswith("_dlt_"):
                 continue
             relation = warehouse.relation(schema, table)
-            newest = "max(_dlt_load_id)" if table in with_load_id else "null"
-            count, load_id = warehouse.rows(f"select count(*), {newest} from {relation}")[0]
-            found[f"{schema}.{table}"] = [int(count), None if load_id is None else str(load_id)]
+            ids = "max(_dlt_load_id), min(_dlt_load_id)" if table in with_load_id else "null, null"
+            count, newest, oldest = warehouse.rows(f"select count(*), {ids} from {relation}")[0]
+            found[f"{schema}.{table}"] = [
+                int(count),
+                None if newest is None else str(newest),
+                None if oldest is None else str(oldest),
+            ]
     return found
 
 
@@ -174,20 +180,25 @@ class BuildState:
         if last.get("project") != now["project"]:
             return None
         tables = now["raw_tables"]
-        for name, (rows, newest) in last_tables.items():
+        for name, figures in last_tables.items():
             if name not in tables:
                 return None
             schema = name.split(".", 1)[0]
             if schema == RAW_SCHEMAS["files"]:
                 continue
-            if tables[name] == [rows, newest]:
+            if tables[name] == figures:
                 continue
-            if schema != RAW_SCHEMAS["live"] or tables[name][0] < rows:
+            if schema != RAW_SCHEMAS["live"] or len(figures) != 3:
+                return None
+            # a live table may only have grown by merges: no row lost, none replaced
+            # (a replace, say ``ingest --full-refresh`` or a table without a key, gives
+            # every row the new load id, so the oldest one moves)
+            if tables[name][0] < figures[0] or tables[name][2] != figures[2]:
                 return None
         for name in tables.keys() - last_tables.keys():
             if name.split(".", 1)[0] not in (RAW_SCHEMAS["live"], RAW_SCHEMAS["files"]):
                 return None
-        newest = [load_id for _, load_id in last_tables.values() if load_id]
+        newest = [figures[1] for figures in last_tables.values() if figures[1]]
         return max(newest, key=_load_id_order) if newest else None
 
     @property

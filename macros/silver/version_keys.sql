@@ -1,7 +1,7 @@
 {#- The body of a surrogate-key model for the versions of an SCD2 snapshot: one key per
-    (`key_column`, `dbt_valid_from`), numbered in that order by a whole build, and kept
-    by every incremental one, which numbers only the versions it has not seen, after
-    the highest key so far. So a key never moves once given, and a fact that is only
+    (`key_column`, `dbt_valid_from`), numbered in that order when the table is first
+    built, and kept by every build after it, which numbers only the versions it has not
+    seen, after the highest key so far. So a key never moves once given, and a fact that is only
     partly rewritten can keep the keys of the rows it leaves (`fct_transactions`). A
     snapshot version's `dbt_valid_from` never changes (the timestamp strategy takes it
     from the row's `updated_at`); closing a version changes only its `dbt_valid_to`. -#}

@@ -55,10 +55,10 @@ COMPARED = [
 # --- when a build may be incremental (no warehouse needed) ----------------------------
 
 LAST = {
-    "raw_archive.transactions": [100, "1733000000.5"],
-    "raw_live.transactions": [50, "1733000100.25"],
-    "raw_live.customers": [20, "1733000100.25"],
-    "raw_files.expenses": [9, "1733000200.125"],
+    "raw_archive.transactions": [100, "1733000000.5", "1733000000.5"],
+    "raw_live.transactions": [50, "1733000100.25", "1733000000.5"],
+    "raw_live.customers": [20, "1733000100.25", "1733000000.5"],
+    "raw_files.expenses": [9, "1733000200.125", "1733000000.5"],
 }
 
 
@@ -70,23 +70,26 @@ def _state(now: dict, project: str = "p1", last: dict | None = None) -> BuildSta
 
 def test_only_live_rows_added_allow_an_incremental_build_since_the_newest_load() -> None:
     now = dict(LAST)
-    now["raw_live.transactions"] = [55, "1733000300.1"]
-    now["raw_live._medallion_deletions"] = [1, "1733000300.1"]  # a new live table
-    now["raw_files.expenses"] = [12, "1733000300.1"]  # files are always rebuilt whole
+    now["raw_live.transactions"] = [55, "1733000300.1", "1733000000.5"]
+    now["raw_live._medallion_deletions"] = [1, "1733000300.1", "1733000300.1"]  # a new live table
+    now["raw_files.expenses"] = [12, "1733000300.1", "1733000000.5"]  # always rebuilt whole
     # the newest load id the last build had read, whatever its table
     assert _state(now).changed_since == "1733000200.125"
     # and the build selects what those sources feed
     assert _state(now).changed_sources == ["files", "live"]
-    only_live = {**LAST, "raw_live.customers": [21, "1733000300.1"]}
+    only_live = {**LAST, "raw_live.customers": [21, "1733000300.1", "1733000000.5"]}
     assert _state(only_live).changed_sources == ["live"]
 
 
 @pytest.mark.parametrize(
     "change",
     [
-        {"raw_archive.transactions": [100, "1733000300.1"]},  # archive reloaded
-        {"raw_live.transactions": [49, "1733000300.1"]},  # live lost rows
-        {"raw_archive.customers": [3, "1733000300.1"]},  # a new archive table
+        {"raw_archive.transactions": [100, "1733000300.1", "1733000300.1"]},  # reloaded
+        {"raw_live.transactions": [49, "1733000300.1", "1733000000.5"]},  # lost rows
+        # replaced (ingest --full-refresh, a table without a key): rows may have gone
+        # while others came, so the count alone would not tell
+        {"raw_live.transactions": [60, "1733000300.1", "1733000300.1"]},
+        {"raw_archive.customers": [3, "1733000300.1", "1733000300.1"]},  # a new table
     ],
 )
 def test_any_other_change_makes_a_whole_build(change: dict) -> None:
