@@ -17,6 +17,7 @@ import re
 import time
 import warnings
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -212,14 +213,58 @@ def _backend(name: str) -> tuple[str, int]:
     return backend, int(_config(f"sources.{name}.chunk_size", 100_000))
 
 
+class ArchiveFingerprints:
+    """The archive tables' fingerprints, taken in a thread while the other pipelines run.
+
+    A fingerprint is the server's work (``CHECKSUM TABLE`` and a count: seconds per
+    million rows, most of an unchanged archive's run), so when live and files run in
+    the same ingest they run meanwhile and the archive goes last. The archive is
+    reached (and a refused connection reported) before anything else runs. A failed
+    fingerprint is raised by ``result()``, where the archive pipeline reads it.
+    """
+
+    def __init__(self, url: str) -> None:
+        self._engine = sql_sources.make_engine(url)
+        try:
+            sql_sources.check_reachable("archive", self._engine)
+            tables = sql_sources.select_tables(
+                self._engine,
+                _config("sources.archive.include_tables", []),
+                _config("sources.archive.exclude_tables", []),
+            )
+        except BaseException:
+            self._engine.dispose()
+            raise
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fingerprints")
+        self._future = self._pool.submit(
+            lambda: {t: sql_sources.table_fingerprint(self._engine, t) for t in tables}
+        )
+
+    def result(self) -> dict[str, str]:
+        return self._future.result()
+
+    def close(self) -> None:
+        """Wait for the fingerprints (a query cannot be called back) and let go."""
+        self._pool.shutdown(wait=True)
+        self._engine.dispose()
+
+
 def ingest_archive(
-    settings: SourceSettings, full_refresh: bool, progress: Progress, target: str = "duckdb"
+    settings: SourceSettings,
+    full_refresh: bool,
+    progress: Progress,
+    target: str = "duckdb",
+    ahead: ArchiveFingerprints | None = None,
 ) -> list[TableReport]:
-    """Copy the archive whole, table by table, skipping tables whose content is unchanged."""
+    """Copy the archive whole, table by table, skipping tables whose content is unchanged
+    (by fingerprints taken now, or ``ahead`` of this call)."""
     with _database("archive", settings.archive_url, target) as (engine, tables, pipeline):
         _fresh_from_warehouse(pipeline)
         previous = sql_sources.stored_fingerprints(pipeline.state)
-        plan = sql_sources.plan_archive(engine, tables, previous, full_refresh)
+        if ahead is None:
+            progress("fingerprinting the archive tables")
+        known = ahead.result() if ahead else None
+        plan = sql_sources.plan_archive(engine, tables, previous, full_refresh, known)
         reports = {
             t: TableReport(pipeline.dataset_name, t, note="unchanged") for t in plan.unchanged
         }
@@ -339,21 +384,46 @@ def ingest(
     target: str = "duckdb",
 ) -> list[TableReport]:
     """Run the pipelines (all three by default) into the target's warehouse (``duckdb``
-    or ``mysql``) and return one report per table."""
+    or ``mysql``) and return one report per table, in the order of ``only``. With the
+    archive and another source, the archive's fingerprints are taken meanwhile
+    (``ArchiveFingerprints``) and the archive pipeline runs last."""
+    progress = progress or (lambda message: None)
+    names = list(only or INGESTERS)
+    reports: dict[str, list[TableReport]] = {}
+    ahead = None
+    if "archive" in names and len(names) > 1:
+        progress("fingerprinting the archive tables (meanwhile: the other sources)")
+        ahead = ArchiveFingerprints(settings.archive_url)
+    try:
+        for name in sorted(names, key=lambda n: ahead is not None and n == "archive"):
+            extra = {"ahead": ahead} if name == "archive" else {}
+            reports[name] = _run_ingester(name, settings, full_refresh, progress, target, extra)
+    finally:
+        if ahead is not None:
+            ahead.close()
+    return [report for name in names for report in reports[name]]
+
+
+def _run_ingester(
+    name: str,
+    settings: SourceSettings,
+    full_refresh: bool,
+    progress: Progress,
+    target: str,
+    extra: dict[str, Any],
+) -> list[TableReport]:
+    """One pipeline's run; a failed dlt step is told as the pipeline, the step and why."""
     from dlt.pipeline.exceptions import PipelineStepFailed
 
-    progress = progress or (lambda message: None)
-    reports: list[TableReport] = []
-    for name in only or list(INGESTERS):
-        try:
-            reports += INGESTERS[name](settings, full_refresh, progress, target)
-        except PipelineStepFailed as exc:
-            cause = exc.exception if getattr(exc, "exception", None) else exc
-            where = ""
-            if exc.step == "sync":  # reaching the warehouse to restore the state
-                where = f" (the warehouse: {describe_warehouse(target)})"
-            raise IngestFailed(
-                f"The {name} pipeline failed at its {exc.step} step{where}: {_reason(cause)}. "
-                "What was loaded before this run is unchanged; fix the cause and run again."
-            ) from None
-    return reports
+    ingester: Any = INGESTERS[name]
+    try:
+        return ingester(settings, full_refresh, progress, target, **extra)
+    except PipelineStepFailed as exc:
+        cause = exc.exception if getattr(exc, "exception", None) else exc
+        where = ""
+        if exc.step == "sync":  # reaching the warehouse to restore the state
+            where = f" (the warehouse: {describe_warehouse(target)})"
+        raise IngestFailed(
+            f"The {name} pipeline failed at its {exc.step} step{where}: {_reason(cause)}. "
+            "What was loaded before this run is unchanged; fix the cause and run again."
+        ) from None

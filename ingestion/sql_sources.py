@@ -593,9 +593,17 @@ class ArchivePlan:
 
 
 def plan_archive(
-    engine: Engine, tables: list[str], previous: dict[str, str], full_refresh: bool
+    engine: Engine,
+    tables: list[str],
+    previous: dict[str, str],
+    full_refresh: bool,
+    known: dict[str, str] | None = None,
 ) -> ArchivePlan:
-    fingerprints = {t: table_fingerprint(engine, t) for t in tables}
+    """Copy the tables whose fingerprint changed (all of them on a full refresh).
+    ``known``: fingerprints already taken this run (``pipelines.ArchiveFingerprints``);
+    the other tables are fingerprinted now."""
+    known = known or {}
+    fingerprints = {t: known[t] if t in known else table_fingerprint(engine, t) for t in tables}
     to_copy = [t for t in tables if full_refresh or previous.get(t) != fingerprints[t]]
     unchanged = [t for t in tables if t not in to_copy]
     return ArchivePlan(to_copy=to_copy, unchanged=unchanged, fingerprints=fingerprints)
