@@ -18,7 +18,9 @@
     is in, before or now. Each gets its row again, or, when it left the fact (deleted,
     rejected, beaten to its business key), its old row without a `transaction_key`,
     which the post-hook deletes. Keys of versions are stable across builds (`version_keys`), so
-    the lines left alone still point at the right ones. -#}
+    the lines left alone still point at the right ones. Each line carries the watermark
+    it was written under (`rewritten_since`, empty after a whole build), so that the
+    tests of an incremental build check the lines it wrote. -#}
 {{ config(
     materialized="incremental",
     incremental_strategy="delete+insert",
@@ -226,7 +228,8 @@ ruled as (
         mapped.status,
         mapped.status = 'Cancelled' as is_cancelled,
         mapped.source_system,
-        mapped.transaction_at
+        mapped.transaction_at,
+        cast('{{ since }}' as char(32)) as rewritten_since
     from mapped
     left join customer_versions
         on
@@ -262,7 +265,8 @@ final as (
         status,
         is_cancelled,
         source_system,
-        transaction_at
+        transaction_at,
+        rewritten_since
     from ruled
 )
 
@@ -286,7 +290,7 @@ select
         "source_customer_id", "customer_key", "product_code", "product_key",
         "order_date", "quantity", "unit_price", "total_amount", "transaction_type",
         "restocking_fee", "net_amount", "deal_size", "is_large_order", "territory",
-        "status", "is_cancelled", "source_system", "transaction_at",
+        "status", "is_cancelled", "source_system", "transaction_at", "rewritten_since",
     ] %}
         {{ column }}{{ "," if not loop.last }}
     {%- endfor %}

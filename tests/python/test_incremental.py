@@ -5,21 +5,24 @@ The pipeline runs on real demo sources; the live SQLite database then gets chang
 every kind the transaction chain must follow (an updated line, a line moved onto
 another's business key that now wins, the line it beat, a new line, a line deleted at
 source, a line that becomes rejected and one that stops being, a customer and a
-product changed). After `medallion ingest` and the incremental `medallion build`, a
-copy of the warehouse is rebuilt whole (`--full-refresh`), and every silver and gold
-table must hold the same rows in both.
+product changed, an order that a new line takes over the large-order threshold).
+After `medallion ingest` and the incremental `medallion build`, a copy of the warehouse
+is rebuilt whole (`--full-refresh`), and every silver and gold table must hold the same
+rows in both.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 from pipeline_helpers import PROJECT_DIR, pipeline_env, query, run_cli
 
@@ -136,8 +139,8 @@ def _later(conn: sqlite3.Connection) -> str:
     return max(newest, newest_customer)[:4] + "-12-31 23:59:59"
 
 
-def _change_live(sources: Path, warehouse: str) -> dict[str, int]:
-    """One change of each kind; returns the transaction ids it is about."""
+def _change_live(sources: Path, warehouse: str) -> dict[str, int | str]:
+    """One change of each kind; returns the transaction ids (and the order) it is about."""
     # a live line that beat another to its business key (a re-entered line): when it
     # moves away, the runner-up must take the key back
     moved, runner_up = query(
@@ -169,6 +172,14 @@ def _change_live(sources: Path, warehouse: str) -> dict[str, int]:
         " where source_system = 'live' and rejection_reason = 'zero quantity'"
         " order by transaction_id limit 1",
     )
+    # an order of archive lines only, not large: a new live line takes it over the
+    # threshold, so its old lines (no change of their own) must be flagged too
+    (small_order,) = query(
+        warehouse,
+        "select order_number from marts.fct_transactions where order_number is not null"
+        " group by order_number having count(*) >= 2 and not bool_or(is_large_order)"
+        " and bool_and(source_system = 'archive') order by order_number limit 1",
+    )[0]
     with sqlite3.connect(sources / "live.sqlite") as conn:
         later = _later(conn)
         # the moved line takes the beaten line's business key, and wins it (newest)
@@ -209,6 +220,20 @@ def _change_live(sources: Path, warehouse: str) -> dict[str, int]:
             order_number="INCR-1",
             order_line_number=1,
             updated_at=later,
+        )
+        conn.execute(
+            f"insert into transactions ({', '.join(columns)})"
+            f" values ({', '.join('?' for _ in columns)})",
+            list(template.values()),
+        )
+        template.update(
+            transaction_id=new_id + 1,
+            order_number=small_order,
+            order_line_number=999,
+            quantity=1,
+            unit_price=5000,
+            amount=5000,
+            status="Shipped",
         )
         conn.execute(
             f"insert into transactions ({', '.join(columns)})"
@@ -267,6 +292,7 @@ def _change_live(sources: Path, warehouse: str) -> dict[str, int]:
         "beaten": beaten,
         "deleted": deleted,
         "new": new_id,
+        "small_order": small_order,
         "joining": joining,
         "joined": joined,
         "split": merged[0],
@@ -337,6 +363,13 @@ def test_an_incremental_build_equals_a_whole_build(built):
     fact = {row[0] for row in query(warehouse, "select transaction_id from marts.fct_transactions")}
     assert ids["deleted"] not in fact and ids["beaten"] not in fact and ids["new"] in fact
     assert ids["moved"] in fact
+    # the order closure: the order's old lines now carry the flag the new line gave it
+    flags = query(
+        warehouse,
+        "select source_system, is_large_order from marts.fct_transactions"
+        f" where order_number = '{ids['small_order']}'",
+    )
+    assert sorted(flags) == [("archive", True)] * (len(flags) - 1) + [("live", True)], flags
     survivor_of = dict(
         query(
             warehouse,
@@ -362,21 +395,77 @@ def test_an_incremental_build_equals_a_whole_build(built):
         assert _rows(warehouse, table) == _rows(whole_env["MEDALLION_DUCKDB_PATH"], table), table
 
 
-@pytest.mark.slow
-def test_a_bad_watermark_is_refused_by_dbt(built):
-    """`MEDALLION_CHANGED_SINCE` goes into SQL: anything but a load id stops dbt."""
-    _, env, _ = built
+def _dbt(env: dict[str, str], *args: str, since: str) -> subprocess.CompletedProcess[str]:
     dbt = str(Path(sys.executable).parent / "dbt")
-    result = subprocess.run(
-        [dbt, "compile", "--select", "int_transactions_ranked"]
-        + ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)],
-        env={**env, "MEDALLION_CHANGED_SINCE": "1' or '1' = '1", "PATH": os.environ["PATH"]},
+    return subprocess.run(
+        [dbt, *args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)],
+        env={**env, "MEDALLION_CHANGED_SINCE": since, "PATH": os.environ["PATH"]},
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
+
+
+@pytest.mark.slow
+def test_an_incremental_build_tests_the_fact_lines_it_wrote(built):
+    """The fact's tests of line values check, in an incremental build, the lines it
+    wrote: a wrong line among them fails the test, and one left as it was is checked
+    by a whole pass (no watermark), not by the incremental one."""
+    sources, env, tmp = built
+    warehouse = env["MEDALLION_DUCKDB_PATH"]
+    (line,) = query(
+        warehouse,
+        "select min(transaction_id) from marts.fct_transactions where source_system = 'live'",
+    )[0]
+    with sqlite3.connect(sources / "live.sqlite") as conn:
+        conn.execute(
+            "update transactions set updated_at = ? where transaction_id = ?",
+            (_later(conn), line),
+        )
+    run_cli(["ingest"], env)
+    assert "Incremental build" in run_cli(["build"], env).stdout
+
+    # on a copy: the wrong values would otherwise stay for the next build to find
+    copy = tmp / "tested.duckdb"
+    shutil.copy(warehouse, copy)
+    env = {**env, "MEDALLION_DUCKDB_PATH": str(copy), "DBT_TARGET_PATH": str(tmp / "tested")}
+    (since,) = query(copy, "select max(rewritten_since) from marts.fct_transactions")[0]
+    assert since, "the incremental build wrote no line"
+    picked = {
+        written: query(
+            copy,
+            "select min(transaction_id) from marts.fct_transactions"
+            f" where rewritten_since {'=' if written else '<>'} '{since}'"
+            " and customer_key <> -1",
+        )[0][0]
+        for written in (True, False)
+    }
+    assert None not in picked.values(), picked
+    with duckdb.connect(str(copy)) as conn:
+        conn.execute(
+            "update marts.fct_transactions set customer_key = -999"
+            f" where transaction_id in ({picked[True]}, {picked[False]})"
+        )
+    tests = [
+        # a generic test (`where` config) and a singular one, each a row per wrong line
+        "relationships_fct_transactions_customer_key__customer_key__ref_dim_customer_",
+        "assert_unknown_member_only_for_missing_keys",
+    ]
+    for watermark, failing in ((since, 1), ("", 2)):
+        result = _dbt(env, "test", "--select", *tests, since=watermark)
+        assert result.returncode != 0, result.stdout[-2000:]
+        for test in tests:
+            found = re.findall(rf"FAIL (\d+) {test}\b", result.stdout)
+            assert found == [str(failing)], (watermark, test, result.stdout[-3000:])
+
+
+@pytest.mark.slow
+def test_a_bad_watermark_is_refused_by_dbt(built):
+    """`MEDALLION_CHANGED_SINCE` goes into SQL: anything but a load id stops dbt."""
+    _, env, _ = built
+    result = _dbt(env, "compile", "--select", "int_transactions_ranked", since="1' or '1' = '1")
     assert result.returncode != 0
     assert "MEDALLION_CHANGED_SINCE must be a dlt load id" in result.stdout + result.stderr
 

@@ -5,12 +5,14 @@
     valid_to) finds it too. A survivor of spec rule 3 inherits the transactions of
     the ids merged into it, so its first version starts at the earliest created_at
     of the whole group (int_customers_merged.first_created_at). Returns each line
-    that no version covers. -#}
+    that no version covers. An incremental build checks
+    the lines it wrote. -#}
 
 with
 
 transactions as (
     select * from {{ ref("fct_transactions") }}
+    where {{ medallion.written_by_this_build("rewritten_since") }}
 ),
 
 customers as (

@@ -1,11 +1,18 @@
 {#- gold.md, is_large_order: the order's sale lines (amount > 0, not cancelled) sum to
     >= 5000 (var `large_order_threshold`). Every line of the order, refunds and
     cancelled lines included, carries the order's flag. Returns each line whose flag
-    disagrees with the sum recomputed here. -#}
+    disagrees with the sum recomputed here. An incremental build checks
+    the orders it wrote a line of, with all their lines. -#}
 with
 
 transactions as (
     select * from {{ ref("fct_transactions") }}
+    {%- if medallion.changed_since() %}
+        where order_number in (
+            select order_number from {{ ref("fct_transactions") }}
+            where {{ medallion.written_by_this_build("rewritten_since") }}
+        )
+    {%- endif %}
 ),
 
 order_sales as (

@@ -20,6 +20,12 @@ unioned as (
 
 survivors as (
     select * from {{ ref("int_transactions_deduplicated") }}
+    {%- if medallion.changed_since() %}
+        -- the survivors those rows can be accounted to: of their ids or their orders
+        where
+            transaction_id in (select transaction_id from unioned)
+            or order_number in (select order_number from unioned)
+    {%- endif %}
 ),
 
 accounted as (

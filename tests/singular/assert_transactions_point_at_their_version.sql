@@ -2,11 +2,13 @@
     its transaction time (valid_from <= transaction_at < valid_to); when the
     transaction predates every version it points at the first one, and when it
     follows the last (closed) version, at that one. Returns each line pointing at
-    another version. -#}
+    another version. An incremental build checks
+    the lines it wrote. -#}
 with
 
 transactions as (
     select * from {{ ref("fct_transactions") }}
+    where {{ medallion.written_by_this_build("rewritten_since") }}
 ),
 
 customers as (

@@ -3,11 +3,13 @@
     product_key -1 (the unknown member), and keeps the source's customer_id and
     product_code (after the survivor mapping). Conversely a known customer or product
     never gets -1, and a real key points at a version of the line's own customer or
-    product. Returns each line that breaks one of these. -#}
+    product. Returns each line that breaks one of these. An incremental build checks
+    the lines it wrote. -#}
 with
 
 transactions as (
     select * from {{ ref("fct_transactions") }}
+    where {{ medallion.written_by_this_build("rewritten_since") }}
 ),
 
 customers as (
