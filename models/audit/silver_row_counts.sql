@@ -73,22 +73,16 @@ product_counts as (
         0 as rows_quarantined
 ),
 
+-- the business keys of each id's latest version (one id's versions may name different
+-- keys, and only the latest one's competes under rule 2); a row missing part of its key
+-- is a key of its own (counted below)
 transaction_keys as (
-    select distinct
-        transaction_id,
-        case
-            when order_number is null or order_line_number is null
-                then {{ medallion.string_concat([
-                    "'id#'", "cast(transaction_id as " ~ medallion.string_type() ~ ")"
-                ]) }}
-            else {{ medallion.string_concat([
-                "order_number", "'#'",
-                "cast(order_line_number as " ~ medallion.string_type() ~ ")"
-            ]) }}
-        end as business_key
-    -- the business key of each id's latest version: one id's versions may name
-    -- different keys, and only the latest one's competes under rule 2
+    select
+        order_number,
+        order_line_number
     from transactions_ranked
+    where order_number is not null and order_line_number is not null
+    group by 1, 2
 ),
 
 transaction_counts as (
@@ -100,7 +94,10 @@ transaction_counts as (
             where rejection_reason is null
         ) as rows_out,
         (select count(*) from transactions_unioned)
-        - (select count(distinct business_key) from transaction_keys
+        - (select count(*) from transaction_keys)
+        - (
+            select count(*) from transactions_ranked
+            where order_number is null or order_line_number is null
         ) as duplicates_removed,
         (
             select count(*) from transactions_deduplicated
