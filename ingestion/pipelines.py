@@ -388,7 +388,7 @@ def ingest(
     archive and another source, the archive's fingerprints are taken meanwhile
     (``ArchiveFingerprints``) and the archive pipeline runs last."""
     progress = progress or (lambda message: None)
-    names = list(only or INGESTERS)
+    names = list(dict.fromkeys(only or INGESTERS))
     reports: dict[str, list[TableReport]] = {}
     ahead = None
     if "archive" in names and len(names) > 1:

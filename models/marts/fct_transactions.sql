@@ -33,6 +33,7 @@
         '{{ medallion.table_index(["source_customer_id"]) }}',
         '{{ medallion.table_index(["product_code"]) }}',
         '{{ medallion.table_index(["order_number"]) }}',
+        '{{ medallion.table_index(["rewritten_since"]) }}',
     ]
 ) }}
 {%- set since = medallion.changed_since() %}

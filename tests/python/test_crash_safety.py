@@ -166,17 +166,19 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-# Where each kill lands on the demo (0.25): extract:3 in the middle of extracting the
-# archive (the package of a table already extracted waits in the pipeline folder);
-# normalize:2 in the middle of normalising the archive's packages; load:12 in the middle
-# of loading the live database (the archive is complete, live's customers package is
-# loaded and its state committed, the next package's rows are in raw_live but its load
-# never completed); dbt:dim_customer when dim_customer has been built, so before
-# fct_transactions (which reads it).
+# Where each kill lands on the demo (0.25). The live and file pipelines run first and
+# the archive last (its fingerprints are taken meanwhile): extract:3 in the middle of
+# extracting the live database (the package of a table already extracted waits in the
+# pipeline folder); normalize:2 in the middle of normalising live's packages; load:12 in
+# the middle of loading live (its customers package is loaded and its state committed,
+# the next package's rows are in raw_live but its load never completed); load:26 in the
+# middle of loading the archive (live and files complete); dbt:dim_customer when
+# dim_customer has been built, so before fct_transactions (which reads it).
 KILL_POINTS = {
-    "extract:3": "extracting raw_archive.",
-    "normalize:2": "normalising raw_archive",
+    "extract:3": "extracting raw_live.",
+    "normalize:2": "normalising raw_live",
     "load:12": "loading raw_live",
+    "load:26": "loading raw_archive",
     "dbt:dim_customer": None,
 }
 
