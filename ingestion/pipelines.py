@@ -220,7 +220,8 @@ class ArchiveFingerprints:
     million rows, most of an unchanged archive's run), so when live and files run in
     the same ingest they run meanwhile and the archive goes last. The archive is
     reached (and a refused connection reported) before anything else runs. A failed
-    fingerprint is raised by ``result()``, where the archive pipeline reads it.
+    fingerprint (``SourceUnavailable``, naming the table) is raised by ``result()``,
+    where the archive pipeline reads it: the other sources' loads of the run stand.
     """
 
     def __init__(self, url: str) -> None:
@@ -237,7 +238,7 @@ class ArchiveFingerprints:
             raise
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fingerprints")
         self._future = self._pool.submit(
-            lambda: {t: sql_sources.table_fingerprint(self._engine, t) for t in tables}
+            sql_sources.fingerprint_tables, "archive", self._engine, tables
         )
 
     def result(self) -> dict[str, str]:

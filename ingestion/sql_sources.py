@@ -583,6 +583,26 @@ def table_fingerprint(engine: Engine, table: str) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
+def fingerprint_tables(name: str, engine: Engine, tables: Iterable[str]) -> dict[str, str]:
+    """``table_fingerprint`` of each table; a table the server will not fingerprint (no
+    SELECT on it, dropped meanwhile, the server gone) fails with the source's name, the
+    table and the server's reason, not a driver trace."""
+    from .settings import redact
+
+    fingerprints = {}
+    for table in tables:
+        try:
+            fingerprints[table] = table_fingerprint(engine, table)
+        except sa.exc.SQLAlchemyError as exc:
+            reason = redact(str(getattr(exc, "orig", exc))).splitlines()[0]
+            raise SourceUnavailable(
+                f"Cannot fingerprint table {table!r} of the {name} database at "
+                f"{engine.url.render_as_string(hide_password=True)}: {reason}. Nothing of "
+                f"the {name} was copied in this run; what it copied before stays."
+            ) from None
+    return fingerprints
+
+
 @dataclass
 class ArchivePlan:
     """Which archive tables this run copies, and which it skips as unchanged."""
@@ -603,7 +623,9 @@ def plan_archive(
     ``known``: fingerprints already taken this run (``pipelines.ArchiveFingerprints``);
     the other tables are fingerprinted now."""
     known = known or {}
-    fingerprints = {t: known[t] if t in known else table_fingerprint(engine, t) for t in tables}
+    missing = [t for t in tables if t not in known]
+    fingerprints = {**known, **fingerprint_tables("archive", engine, missing)}
+    fingerprints = {t: fingerprints[t] for t in tables}
     to_copy = [t for t in tables if full_refresh or previous.get(t) != fingerprints[t]]
     unchanged = [t for t in tables if t not in to_copy]
     return ArchivePlan(to_copy=to_copy, unchanged=unchanged, fingerprints=fingerprints)

@@ -1122,6 +1122,44 @@ def test_a_failing_source_is_named_and_what_was_loaded_stays(
     assert _raw_snapshot(sources.warehouse) == before
 
 
+@pytest.mark.parametrize("only", [[], ["--only", "archive"]], ids=["all sources", "archive"])
+def test_an_archive_table_the_server_will_not_fingerprint_is_named(
+    sources: Sources, only: list[str]
+) -> None:
+    """An archive account without SELECT on one table sees the table (it has another
+    privilege on it) but the server refuses its ``CHECKSUM TABLE``. With every source,
+    the fingerprints are taken in a thread while live and files load, and the archive
+    goes last: the run fails naming the archive and the table, without a trace; live's
+    and the files' loads stand, and nothing of the archive lands."""
+    user = f"t{uuid.uuid4().hex[:8]}_noselect"
+    grants = [f"create user '{user}'@'%' identified by 'pw'"]
+    grants += [
+        f"grant select on `{sources.archive}`.`{table}` to '{user}'@'%'"
+        for table in TABLES
+        if table != "ledger_entries"
+    ]
+    grants += [
+        f"grant insert on `{sources.archive}`.`ledger_entries` to '{user}'@'%'",
+        f"grant select on `{sources.live}`.* to '{user}'@'%'",
+    ]
+    _execute(sources.archive, *grants)
+    try:
+        sources.env["SOURCES__ARCHIVE__CREDENTIALS"] = _url(sources.archive, user, "pw")
+        result = run_cli(["ingest", *only], sources.env, expect=1)
+    finally:
+        _execute(sources.archive, f"drop user if exists '{user}'@'%'")
+
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output, output
+    assert "Cannot fingerprint table 'ledger_entries' of the archive database" in output, output
+    assert "SELECT command denied" in output, output
+    landed = _raw_snapshot(sources.warehouse) if sources.warehouse.exists() else {}
+    assert not [table for table in landed if table.startswith("raw_archive.")], sorted(landed)
+    if not only:
+        assert_same_content(sources.live, sources.warehouse, "raw_live", "customers")
+        assert "raw_files.fiscal_calendar" in landed, sorted(landed)
+
+
 # --- 5: malformed MySQL settings ------------------------------------------------------------
 
 
