@@ -517,7 +517,6 @@ def _adapters(engine: Engine) -> dict[str, Any]:
 
 def check_reachable(name: str, engine: Engine) -> None:
     """Connect once, so an unreachable source fails with its name, not a driver trace."""
-    from .settings import redact
 
     if engine.dialect.name == "sqlite":
         path = engine.url.database or ""
@@ -529,12 +528,18 @@ def check_reachable(name: str, engine: Engine) -> None:
     try:
         with engine.connect() as conn:
             conn.execute(sa.text("select 1"))
-    except Exception as exc:  # the driver's own message, without the password
-        reason = redact(str(getattr(exc, "orig", exc))).splitlines()[0]
+    except Exception as exc:
         raise SourceUnavailable(
             f"Cannot read the {name} database at "
-            f"{engine.url.render_as_string(hide_password=True)}: {reason}"
+            f"{engine.url.render_as_string(hide_password=True)}: {_driver_reason(exc)}"
         ) from None
+
+
+def _driver_reason(exc: BaseException) -> str:
+    """The first line of the driver's own message, without the password."""
+    from .settings import redact
+
+    return redact(str(getattr(exc, "orig", exc))).splitlines()[0]
 
 
 def select_tables(
@@ -587,18 +592,15 @@ def fingerprint_tables(name: str, engine: Engine, tables: Iterable[str]) -> dict
     """``table_fingerprint`` of each table; a table the server will not fingerprint (no
     SELECT on it, dropped meanwhile, the server gone) fails with the source's name, the
     table and the server's reason, not a driver trace."""
-    from .settings import redact
-
     fingerprints = {}
     for table in tables:
         try:
             fingerprints[table] = table_fingerprint(engine, table)
         except sa.exc.SQLAlchemyError as exc:
-            reason = redact(str(getattr(exc, "orig", exc))).splitlines()[0]
             raise SourceUnavailable(
                 f"Cannot fingerprint table {table!r} of the {name} database at "
-                f"{engine.url.render_as_string(hide_password=True)}: {reason}. Nothing of "
-                f"the {name} was copied in this run; what it copied before stays."
+                f"{engine.url.render_as_string(hide_password=True)}: {_driver_reason(exc)}. "
+                f"Nothing of the {name} was copied in this run; what it copied before stays."
             ) from None
     return fingerprints
 
@@ -623,9 +625,8 @@ def plan_archive(
     ``known``: fingerprints already taken this run (``pipelines.ArchiveFingerprints``);
     the other tables are fingerprinted now."""
     known = known or {}
-    missing = [t for t in tables if t not in known]
-    fingerprints = {**known, **fingerprint_tables("archive", engine, missing)}
-    fingerprints = {t: fingerprints[t] for t in tables}
+    taken = fingerprint_tables("archive", engine, [t for t in tables if t not in known])
+    fingerprints = {t: known[t] if t in known else taken[t] for t in tables}
     to_copy = [t for t in tables if full_refresh or previous.get(t) != fingerprints[t]]
     unchanged = [t for t in tables if t not in to_copy]
     return ArchivePlan(to_copy=to_copy, unchanged=unchanged, fingerprints=fingerprints)
