@@ -97,24 +97,34 @@ def test_first_run_loads_every_table_into_the_three_raw_schemas(sources, tmp_pat
         assert counts[f"raw_files.{table}"][1] == expected
 
 
-def test_the_load_runs_with_duckdbs_memory_capped_as_configured(sources, tmp_path):
-    """The pipelines' DuckDB sessions carry the memory limit of .dlt/config.toml (what
-    keeps ingest under 1 GiB at 10M rows), as DuckDB itself spells that value."""
+def test_the_load_runs_with_duckdbs_settings_as_configured(sources, tmp_path):
+    """The pipelines' DuckDB sessions carry every setting of .dlt/config.toml's
+    global_config (the memory limit that keeps ingest under 1 GiB at 10M rows, the
+    insertion order left free), as DuckDB itself spells each value."""
     configured = tomllib.loads((PROJECT_DIR / ".dlt" / "config.toml").read_text())
-    limit = configured["destination"]["duckdb"]["credentials"]["global_config"]["memory_limit"]
+    settings = configured["destination"]["duckdb"]["credentials"]["global_config"]
+    assert {"memory_limit", "preserve_insertion_order"} <= set(settings)
     import duckdb
 
-    with duckdb.connect() as conn:
-        conn.execute(f"set memory_limit = '{limit}'")
-        expected = conn.execute("select current_setting('memory_limit')").fetchone()[0]
-        default = duckdb.connect().execute("select current_setting('memory_limit')").fetchone()
-    assert expected != default[0]  # the setting says something DuckDB would not do alone
+    expected = {}
+    with duckdb.connect() as conn, duckdb.connect() as default:
+        for name, value in settings.items():
+            conn.execute(
+                f"set {name} = {value!r}"
+                if isinstance(value, str)
+                else f"set {name} = {str(value).lower()}"
+            )
+            expected[name] = str(conn.execute(f"select current_setting('{name}')").fetchone()[0])
+            alone = str(default.execute(f"select current_setting('{name}')").fetchone()[0])
+            assert expected[name] != alone, name  # each says what DuckDB would not do alone
 
+    names = sorted(settings)
     probe = (
         "from ingestion.pipelines import make_pipeline\n"
         "for source in ('archive', 'live', 'files'):\n"
         "    with make_pipeline(source).sql_client() as client:\n"
-        "        print(client.execute_sql(\"select current_setting('memory_limit')\")[0][0])\n"
+        f"        for name in {names!r}:\n"
+        "            print(client.execute_sql(f\"select current_setting('{name}')\")[0][0])\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe],
@@ -124,7 +134,7 @@ def test_the_load_runs_with_duckdbs_memory_capped_as_configured(sources, tmp_pat
         text=True,
         check=True,
     )
-    assert result.stdout.split("\n")[:3] == [expected] * 3
+    assert result.stdout.split("\n")[: 3 * len(names)] == [expected[n] for n in names] * 3
 
 
 def test_every_file_row_keeps_its_file_name_and_row_number(sources, tmp_path):
