@@ -58,16 +58,22 @@ EXPECTED_FAILURES = {
 }
 
 
-def write_project(root: Path) -> Path:
-    """The scratch project: the repository's macros, two seeds and their tests."""
+def scratch_project(root: Path, column_types: str) -> None:
+    """A dbt project named like ours, with the repository's macros and seeds of the
+    given column types (YAML flow mapping)."""
     (root / "seeds").mkdir(parents=True)
     (root / "dbt_project.yml").write_text(
         "name: medallion\nversion: '1.0.0'\nconfig-version: 2\nprofile: medallion\n"
         f"macro-paths: ['{PROJECT_DIR / 'macros'}']\nseed-paths: ['seeds']\n"
         "model-paths: ['models']\n"
         "seeds:\n  medallion:\n    +schema: seeds\n"
-        "    +column_types: {code: varchar(10), amount: 'decimal(10, 2)'}\n"
+        f"    +column_types: {column_types}\n"
     )
+
+
+def write_project(root: Path) -> Path:
+    """The scratch project: the repository's macros, two seeds and their tests."""
+    scratch_project(root, "{code: varchar(10), amount: 'decimal(10, 2)'}")
     for seed, rows in (("clean_rows", CLEAN_ROWS), ("dirty_rows", DIRTY_ROWS)):
         (root / "seeds" / f"{seed}.csv").write_text("\n".join([COLUMNS, *rows]) + "\n")
     (root / "seeds" / "_seeds.yml").write_text(
@@ -80,20 +86,23 @@ def write_project(root: Path) -> Path:
     return root
 
 
-def build(root: Path, env: dict[str, str], target: str) -> dict[str, dict[str, Any]]:
-    """``dbt build`` of the scratch project; each test's result by its name."""
+def dbt_build(
+    root: Path, env: dict[str, str], target: str, since: str = ""
+) -> tuple[subprocess.CompletedProcess[str], dict[str, dict[str, Any]]]:
+    """``dbt build`` of a scratch project (``since``: the incremental watermark); each
+    test's result by its name. Failing tests make dbt exit 1; anything else is an error
+    of its own."""
     Path(env["MEDALLION_DUCKDB_PATH"]).parent.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
         [DBT, "build", "--project-dir", str(root), "--profiles-dir", str(PROJECT_DIR)]
         + ["--target", target],
-        env={**env, "MEDALLION_TARGET": target},
+        env={**env, "MEDALLION_TARGET": target, "MEDALLION_CHANGED_SINCE": since},
         cwd=root,
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
-    # the dirty seed's tests fail, so dbt exits 1; anything else is an error of its own
     assert result.returncode in (0, 1), result.stdout[-4000:] + result.stderr[-2000:]
     run_results = json.loads((Path(env["DBT_TARGET_PATH"]) / "run_results.json").read_text())
     outcomes = {
@@ -101,6 +110,12 @@ def build(root: Path, env: dict[str, str], target: str) -> dict[str, dict[str, A
         for item in run_results["results"]
         if item["unique_id"].startswith("test.")
     }
+    return result, outcomes
+
+
+def build(root: Path, env: dict[str, str], target: str) -> dict[str, dict[str, Any]]:
+    """``dbt build`` of the scratch project; each test's result by its name."""
+    result, outcomes = dbt_build(root, env, target)
     assert len(outcomes) == 6, result.stdout[-4000:]
     return outcomes
 
@@ -166,3 +181,72 @@ def test_multi_column_tests_name_the_column_and_value_on_mysql(
     check(outcomes, mysql_failures)
     rows = mysql_failures(f"select count(*) from `{mysql_prefix}seeds`.`dirty_rows`")[1]
     assert rows == [(6,)]
+
+
+# --- unique_combination_of_columns with `written` -------------------------------------
+#
+# One seed, keyed on (key_a, key_b), whose `written_at` plays an incremental model's
+# bookkeeping column. With the watermark 200, rows at 300 were written by the build:
+# (1, x) clashes a written row with one left alone, (4, w) two written rows, (2, y) two
+# rows left alone, (3, z) is unique. The incremental pass must find the first two, a
+# whole pass all three.
+KEYED_ROWS = [
+    "key_a,key_b,written_at",
+    "1,x,300",
+    "1,x,100",
+    "2,y,100",
+    "2,y,100",
+    "3,z,300",
+    "4,w,300",
+    "4,w,300",
+]
+CLASHES_FOUND = {
+    "200": {(1, "x", 2), (4, "w", 2)},
+    "": {(1, "x", 2), (2, "y", 2), (4, "w", 2)},
+}
+
+
+def keyed_project(root: Path) -> Path:
+    scratch_project(root, "{key_a: integer, key_b: varchar(10), written_at: varchar(20)}")
+    (root / "seeds" / "keyed_rows.csv").write_text("\n".join(KEYED_ROWS) + "\n")
+    (root / "seeds" / "_seeds.yml").write_text(
+        "version: 2\nseeds:\n  - name: keyed_rows\n    tests:\n"
+        "      - unique_combination_of_columns:\n"
+        "          name: keyed_rows_unique\n"
+        "          written: written_at\n"
+        "          combination_of_columns: [key_a, key_b]\n"
+    )
+    return root
+
+
+def clashes_found(root: Path, env: dict[str, str], target: str, failures) -> dict[str, set]:
+    """The duplicated keys the test reports, with the watermark and without."""
+    found = {}
+    for since in CLASHES_FOUND:
+        result, outcomes = dbt_build(root, env, target, since)
+        assert result.returncode == 1, result.stdout[-4000:]
+        (outcome,) = outcomes.values()
+        columns, rows = failures(outcome["compiled_code"])
+        assert columns == ["key_a", "key_b", "row_count"], columns
+        assert outcome["failures"] == len(rows), outcome
+        found[since] = {(int(a), b, int(count)) for a, b, count in rows}
+    return found
+
+
+def test_an_incremental_pass_counts_the_written_keys_over_every_row_on_duckdb(
+    tmp_path: Path,
+) -> None:
+    env = pipeline_env(tmp_path, "", "", "")
+    root = keyed_project(tmp_path / "project")
+    found = clashes_found(root, env, "duckdb", lambda sql: duckdb_failures(env, sql))
+    assert found == CLASHES_FOUND
+
+
+@pytest.mark.mysql
+def test_an_incremental_pass_counts_the_written_keys_over_every_row_on_mysql(
+    tmp_path: Path, mysql_prefix: str
+) -> None:
+    env = pipeline_env(tmp_path, "", "", "")
+    env["MEDALLION_SCHEMA_PREFIX"] = mysql_prefix
+    root = keyed_project(tmp_path / "project")
+    assert clashes_found(root, env, "mysql", mysql_failures) == CLASHES_FOUND

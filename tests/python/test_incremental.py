@@ -412,7 +412,9 @@ def _dbt(env: dict[str, str], *args: str, since: str) -> subprocess.CompletedPro
 def test_an_incremental_build_tests_the_fact_lines_it_wrote(built):
     """The fact's tests of line values check, in an incremental build, the lines it
     wrote: a wrong line among them fails the test, and one left as it was is checked
-    by a whole pass (no watermark), not by the incremental one."""
+    by a whole pass (no watermark), not by the incremental one. Its key tests check the
+    keys of the lines written against every line: a line left alone that took a
+    written line's business key or transaction id fails both passes."""
     sources, env, tmp = built
     warehouse = env["MEDALLION_DUCKDB_PATH"]
     (line,) = query(
@@ -459,6 +461,40 @@ def test_an_incremental_build_tests_the_fact_lines_it_wrote(built):
         for test in tests:
             found = re.findall(rf"FAIL (\d+) {test}\b", result.stdout)
             assert found == [str(failing)], (watermark, test, result.stdout[-3000:])
+
+    # A key of a written line taken by a line the build left alone: the incremental
+    # pass counts the written keys over every line, so it finds the clash too.
+    (transaction_id, order_number, line_number) = query(
+        copy,
+        "select transaction_id, order_number, order_line_number from marts.fct_transactions"
+        f" where transaction_id = {picked[True]}",
+    )[0]
+    left_alone = [
+        row[0]
+        for row in query(
+            copy,
+            "select transaction_id from marts.fct_transactions"
+            f" where rewritten_since <> '{since}' and transaction_id <> {picked[False]}"
+            " order by transaction_id limit 2",
+        )
+    ]
+    with duckdb.connect(str(copy)) as conn:
+        conn.execute(
+            "update marts.fct_transactions set order_number = ?, order_line_number = ?"
+            " where transaction_id = ?",
+            [order_number, line_number, left_alone[0]],
+        )
+        conn.execute(
+            "update marts.fct_transactions set transaction_id = ? where transaction_id = ?",
+            [transaction_id, left_alone[1]],
+        )
+    tests = ["unique_business_key_fct_transactions", "unique_transaction_id_fct_transactions"]
+    for watermark in (since, ""):
+        result = _dbt(env, "test", "--select", *tests, since=watermark)
+        assert result.returncode != 0, result.stdout[-2000:]
+        for test in tests:
+            found = re.findall(rf"FAIL (\d+) {test}\b", result.stdout)
+            assert found == ["1"], (watermark, test, result.stdout[-3000:])
 
 
 @pytest.mark.slow
