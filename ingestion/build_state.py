@@ -35,20 +35,32 @@ An incremental build also selects only what the changed sources feed
 (``source:live+``, and ``source:files+`` when a landing file arrived): every other
 node reads the same archive, files and seeds as the last build, which built and tested
 it.
+
+An incremental build's tests check the rows it wrote, not the ones it left alone, so a
+build that could be incremental is made whole when the last whole build is older than
+``whole_build_every_days()`` (7 days by default): whatever the incremental builds in
+between missed, a whole build rebuilds and tests every row. Each recorded build says
+whether it was whole (``"whole"`` in its ``detail``; not part of the signature).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
 from .run_audit import AUDIT_SCHEMA, AuditWarehouse, ensure_schema, opened, utc_now
-from .settings import PROJECT_DIR, RAW_SCHEMAS
+from .settings import PROJECT_DIR, RAW_SCHEMAS, ConfigError
 
 BUILDS_TABLE = "dbt_builds"
+
+DEFAULT_WHOLE_BUILD_EVERY_DAYS = 7.0
+# how a whole build's ``detail`` says so (``json.dumps(..., sort_keys=True)``)
+WHOLE_MARK = '"whole": true'
 
 # What dbt reads: everything else in the repository cannot change a build.
 PROJECT_FILES = ("dbt_project.yml", "profiles.yml")
@@ -86,6 +98,30 @@ def project_digest() -> str:
             version = "absent"
         digest.update(f"{package}=={version}\0".encode())
     return digest.hexdigest()
+
+
+def whole_build_every_days() -> tuple[float, str]:
+    """How many days the last whole build may be old before a build that could be
+    incremental is made whole, and where that came from: ``MEDALLION_WHOLE_BUILD_EVERY_DAYS``,
+    else ``[build] whole_build_every_days`` in ``.dlt/config.toml``, else 7; 0 never
+    makes one whole for its age."""
+    import dlt
+
+    if os.environ.get("MEDALLION_WHOLE_BUILD_EVERY_DAYS"):
+        origin = "MEDALLION_WHOLE_BUILD_EVERY_DAYS"
+        value: Any = os.environ[origin]
+    elif dlt.config.get("build.whole_build_every_days") is not None:
+        origin = ".dlt/config.toml build.whole_build_every_days"
+        value = dlt.config.get("build.whole_build_every_days")
+    else:
+        return DEFAULT_WHOLE_BUILD_EVERY_DAYS, "default"
+    try:
+        days = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{origin} must be a number of days, got {value!r}") from None
+    if not days >= 0:  # also refuses nan
+        raise ConfigError(f"{origin} must be 0 (never) or a positive number of days, got {value!r}")
+    return days, origin
 
 
 def raw_tables(warehouse: AuditWarehouse) -> dict[str, list[Any]]:
@@ -133,17 +169,23 @@ class BuildState:
     last_signature: str | None
     last_built_at: Any
     last_detail: str | None = None
+    # the newest recorded whole build (None: none recorded), and how old it may be
+    # before a build is made whole (None or 0: never for its age)
+    last_whole_at: dt.datetime | None = None
+    whole_every_days: float | None = None
 
     @classmethod
     def read(cls, target: str) -> BuildState:
+        every, _ = whole_build_every_days()  # a bad setting fails before reading anything
         warehouse = AuditWarehouse(target)
         if not warehouse.exists():
-            return cls(target, "", "{}", None, None)
+            return cls(target, "", "{}", None, None, whole_every_days=every)
         with opened(target) as warehouse:
             tables = raw_tables(warehouse)
             detail = json.dumps({"raw_tables": tables, "project": project_digest()}, sort_keys=True)
             signature = hashlib.sha256(detail.encode()).hexdigest()
             last = None
+            last_whole = None
             if BUILDS_TABLE in warehouse.tables(AUDIT_SCHEMA):
                 relation = warehouse.relation(AUDIT_SCHEMA, BUILDS_TABLE)
                 found = warehouse.rows(
@@ -151,6 +193,10 @@ class BuildState:
                     " order by built_at desc limit 1"
                 )
                 last = found[0] if found else None
+                last_whole = warehouse.rows(
+                    f"select max(built_at) from {relation} where detail like ?",
+                    (f"%{WHOLE_MARK}%",),
+                )[0][0]
         return cls(
             target,
             signature,
@@ -158,7 +204,19 @@ class BuildState:
             last[0] if last else None,
             last[1] if last else None,
             last[2] if last else None,
+            last_whole_at=last_whole,
+            whole_every_days=every,
         )
+
+    def whole_build_due(self, now: dt.datetime | None = None) -> bool:
+        """True when the last whole build is older than ``whole_every_days`` (or none
+        was recorded): a build that could be incremental is then made whole."""
+        if not self.whole_every_days:
+            return False
+        if self.last_whole_at is None:
+            return True
+        now = now or utc_now()
+        return now - self.last_whole_at > dt.timedelta(days=self.whole_every_days)
 
     @property
     def unchanged(self) -> bool:
@@ -217,8 +275,10 @@ class BuildState:
         }
         return sorted(source for source, schema in RAW_SCHEMAS.items() if schema in changed)
 
-    def record(self, seconds: float) -> None:
-        """Write this signature as the last successful full build."""
+    def record(self, seconds: float, whole: bool) -> None:
+        """Write this signature as the last successful full build, and whether the build
+        was whole (in ``detail``, outside the signature, which says what was read)."""
+        detail = {**json.loads(self.detail), "whole": whole}
         with opened(self.target) as warehouse:
             ensure_schema(warehouse)
             kind = 1 if warehouse.is_mysql else 0
@@ -227,6 +287,6 @@ class BuildState:
             warehouse.execute(f"create table if not exists {relation} ({body})")
             warehouse.execute(
                 f"insert into {relation} ({', '.join(BUILD_COLUMNS)}) values (?, ?, ?, ?)",
-                (utc_now(), self.signature, round(seconds, 3), self.detail),
+                (utc_now(), self.signature, round(seconds, 3), json.dumps(detail, sort_keys=True)),
             )
             warehouse.commit()

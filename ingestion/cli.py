@@ -160,6 +160,17 @@ def cmd_build(args: argparse.Namespace) -> int:
             return 0
         if not getattr(args, "full_refresh", False):
             since = state.changed_since
+        if since and state.whole_build_due():
+            last = (
+                f"the last whole build was on {state.last_whole_at:%Y-%m-%d %H:%M} UTC, more "
+                f"than {state.whole_every_days:g} days ago"
+                if state.last_whole_at
+                else "no whole build is recorded in this warehouse"
+            )
+            console.print(
+                f"Whole build: {last} (whole_build_every_days); every row is rebuilt and tested"
+            )
+            since = None
     selection = []
     if since:
         sources = [source for source in state.changed_sources if source != "archive"]
@@ -177,7 +188,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     outcome.command = " ".join(dbt_args)
     print_dbt_summary(outcome, f", incremental: {' '.join(selection)}" if selection else "")
     if state is not None:
-        state.record(outcome.seconds)
+        state.record(outcome.seconds, whole=since is None)
     return 0
 
 

@@ -13,6 +13,7 @@ rows in both.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -20,14 +21,16 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import duckdb
 import pytest
 from pipeline_helpers import PROJECT_DIR, pipeline_env, query, run_cli
 
-from ingestion.build_state import BuildState
+from ingestion.build_state import BuildState, whole_build_every_days
 from ingestion.demo import generate_demo
+from ingestion.settings import ConfigError
 
 # Bookkeeping of the incremental models, which says when a row was written, not what
 # it holds: left out of the comparison.
@@ -104,6 +107,41 @@ def test_a_project_change_or_a_missing_record_makes_a_whole_build() -> None:
     gone = {name: figures for name, figures in LAST.items() if name != "raw_live.customers"}
     assert _state(gone).changed_since is None
     assert BuildState("duckdb", "sig", "{}", None, None, None).changed_since is None
+
+
+def test_a_build_is_made_whole_when_the_last_whole_one_is_older_than_the_setting() -> None:
+    now = dt.datetime(2026, 12, 6, 12, 0)
+    state = _state(dict(LAST))
+    state.whole_every_days = 7
+    state.last_whole_at = now - dt.timedelta(days=6, hours=23)
+    assert not state.whole_build_due(now)
+    state.last_whole_at = now - dt.timedelta(days=7, minutes=1)
+    assert state.whole_build_due(now)
+    state.whole_every_days = 0.5  # half a day
+    state.last_whole_at = now - dt.timedelta(hours=13)
+    assert state.whole_build_due(now)
+    state.last_whole_at = None  # no whole build recorded (a warehouse of an older version)
+    assert state.whole_build_due(now)
+    state.whole_every_days = 0  # never for its age
+    assert not state.whole_build_due(now)
+
+
+@pytest.mark.parametrize("value", ["weekly", "-1", "nan"])
+def test_a_bad_whole_build_setting_is_named(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("MEDALLION_WHOLE_BUILD_EVERY_DAYS", value)
+    with pytest.raises(ConfigError, match="MEDALLION_WHOLE_BUILD_EVERY_DAYS must be"):
+        whole_build_every_days()
+
+
+def test_the_whole_build_setting_comes_from_the_environment_then_the_config(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("MEDALLION_WHOLE_BUILD_EVERY_DAYS", raising=False)
+    configured = tomllib.loads((PROJECT_DIR / ".dlt" / "config.toml").read_text())
+    days = configured["build"]["whole_build_every_days"]
+    assert whole_build_every_days() == (days, ".dlt/config.toml build.whole_build_every_days")
+    monkeypatch.setenv("MEDALLION_WHOLE_BUILD_EVERY_DAYS", "1.5")
+    assert whole_build_every_days() == (1.5, "MEDALLION_WHOLE_BUILD_EVERY_DAYS")
 
 
 # --- incremental builds against whole ones, on the demo --------------------------------
@@ -504,6 +542,50 @@ def test_a_bad_watermark_is_refused_by_dbt(built):
     result = _dbt(env, "compile", "--select", "int_transactions_ranked", since="1' or '1' = '1")
     assert result.returncode != 0
     assert "MEDALLION_CHANGED_SINCE must be a dlt load id" in result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_a_build_is_whole_when_the_last_whole_build_is_too_old(built):
+    """A build that could be incremental is whole once the last whole build is older
+    than `whole_build_every_days`; the next one, right after it, is incremental again."""
+    sources, env, _ = built
+    warehouse = env["MEDALLION_DUCKDB_PATH"]
+
+    def change_a_live_line(which: str) -> None:
+        with sqlite3.connect(sources / "live.sqlite") as conn:
+            conn.execute(
+                "update transactions set updated_at = ? where transaction_id ="
+                f" (select {which}(transaction_id) from transactions)",
+                (_later(conn),),
+            )
+        run_cli(["ingest"], env)
+
+    change_a_live_line("min")
+    (last_whole,) = query(warehouse, "select max(built_at) from audit.dbt_builds")[0]
+    age = (dt.datetime.now(dt.UTC).replace(tzinfo=None) - last_whole).total_seconds()
+    too_old = {**env, "MEDALLION_WHOLE_BUILD_EVERY_DAYS": f"{age / 2 / 86400:.9f}"}
+    build = " ".join(run_cli(["build"], too_old).stdout.split())
+    assert "Whole build: the last whole build was on" in build, build
+    assert "Incremental build" not in build
+    # every row was rebuilt: the watermark of an incremental build is on no line
+    assert (
+        query(warehouse, "select count(*) from marts.fct_transactions where rewritten_since <> ''")[
+            0
+        ][0]
+        == 0
+    )
+    recorded = json.loads(
+        query(warehouse, "select detail from audit.dbt_builds order by built_at desc limit 1")[0][0]
+    )
+    assert recorded["whole"] is True
+
+    change_a_live_line("max")
+    build = " ".join(run_cli(["build"], env).stdout.split())  # 7 days, the default
+    assert "Incremental build" in build and "Whole build" not in build, build
+    recorded = json.loads(
+        query(warehouse, "select detail from audit.dbt_builds order by built_at desc limit 1")[0][0]
+    )
+    assert recorded["whole"] is False
 
 
 @pytest.mark.slow
