@@ -799,6 +799,12 @@ def machine_facts(server: MySQLWarehouse) -> dict[str, Any]:
             "mysql_server": _scalar(server, None, "select version()"),
             "mysql_client": client.stdout.strip(),
         },
+        # the source server's cache: with MariaDB's default 128 MiB, the sources at 10M
+        # rows do not fit, so every read of them (the wire's, the copy's, a re-run's
+        # lookups of changed rows) goes to the disk (README, Performance)
+        "mysql_buffer_pool_bytes": int(
+            _scalar(server, None, "select @@innodb_buffer_pool_size") or 0
+        ),
         "git_commit": commit + ("+dirty" if dirty else ""),
     }
 

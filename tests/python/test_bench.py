@@ -10,8 +10,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pymysql
 import pytest
-from pipeline_helpers import databases_with_prefix, drop_databases, run_cli
+from pipeline_helpers import MYSQL, databases_with_prefix, drop_databases, run_cli
 
 from ingestion.bench import BUILD_STAGES, INGEST_STAGES, STAGES
 
@@ -79,6 +80,14 @@ def test_machine_facts_and_settings(bench: dict) -> None:
     for name in ("dbt-core", "dbt-duckdb", "dlt", "duckdb", "mysql_server", "mysql_client"):
         assert machine["versions"][name], name
     assert machine["versions"]["dbt-core"] == "1.7.20"
+    conn = pymysql.connect(**MYSQL)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("select @@innodb_buffer_pool_size")
+            (pool,) = cursor.fetchone()
+    finally:
+        conn.close()
+    assert machine["mysql_buffer_pool_bytes"] == int(pool) > 0
     assert results["settings"]["rows"] == list(ROWS)
     assert results["settings"]["changes_percent"] == list(CHANGES)
     assert results["schema_version"] == 1
