@@ -758,6 +758,10 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
 def machine_facts(server: MySQLWarehouse) -> dict[str, Any]:
     """Cores, memory, CPU model, load and versions: what a comparison must hold equal."""
     cpu_model = platform.processor() or ""
@@ -802,8 +806,8 @@ def machine_facts(server: MySQLWarehouse) -> dict[str, Any]:
         # the source server's cache: with MariaDB's default 128 MiB, the sources at 10M
         # rows do not fit, so every read of them (the wire's, the copy's, a re-run's
         # lookups of changed rows) goes to the disk (README, Performance)
-        "mysql_buffer_pool_bytes": int(
-            _scalar(server, None, "select @@innodb_buffer_pool_size") or 0
+        "mysql_buffer_pool_bytes": _int_or_none(
+            _scalar(server, None, "select @@innodb_buffer_pool_size")
         ),
         "git_commit": commit + ("+dirty" if dirty else ""),
     }

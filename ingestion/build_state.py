@@ -37,10 +37,13 @@ node reads the same archive, files and seeds as the last build, which built and 
 it.
 
 An incremental build's tests check the rows it wrote, not the ones it left alone, so a
-build that could be incremental is made whole when the last whole build is older than
-``whole_build_every_days()`` (7 days by default): whatever the incremental builds in
-between missed, a whole build rebuilds and tests every row. Each recorded build says
-whether it was whole (``"whole"`` in its ``detail``; not part of the signature).
+build that could be incremental is made whole when the last whole build started
+``whole_build_every_days()`` ago or more (7 days by default): whatever the incremental
+builds in between missed, a whole build rebuilds and tests every row. Each recorded
+build says whether it was whole (``"whole"`` in its ``detail``; not part of the
+signature). A whole build writes a mark before it runs (``mark_whole_build_started``):
+if it fails or is killed, having rewritten rows that no test has passed, the mark is
+the newest row and the next build is whole too.
 """
 
 from __future__ import annotations
@@ -61,6 +64,9 @@ BUILDS_TABLE = "dbt_builds"
 DEFAULT_WHOLE_BUILD_EVERY_DAYS = 7.0
 # how a whole build's ``detail`` says so (``json.dumps(..., sort_keys=True)``)
 WHOLE_MARK = '"whole": true'
+# the signature of the row that marks a whole build as started (``mark_whole_build_started``)
+STARTED_SIGNATURE = ""
+MAX_WHOLE_BUILD_EVERY_DAYS = 3650.0
 
 # What dbt reads: everything else in the repository cannot change a build.
 PROJECT_FILES = ("dbt_project.yml", "profiles.yml")
@@ -119,8 +125,11 @@ def whole_build_every_days() -> tuple[float, str]:
         days = float(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{origin} must be a number of days, got {value!r}") from None
-    if not days >= 0:  # also refuses nan
-        raise ConfigError(f"{origin} must be 0 (never) or a positive number of days, got {value!r}")
+    if not 0 <= days <= MAX_WHOLE_BUILD_EVERY_DAYS:  # also refuses nan and inf
+        raise ConfigError(
+            f"{origin} must be 0 (never) or a number of days up to "
+            f"{MAX_WHOLE_BUILD_EVERY_DAYS:g}, got {value!r}"
+        )
     return days, origin
 
 
@@ -193,10 +202,14 @@ class BuildState:
                     " order by built_at desc limit 1"
                 )
                 last = found[0] if found else None
-                last_whole = warehouse.rows(
-                    f"select max(built_at) from {relation} where detail like ?",
+                whole = warehouse.rows(
+                    f"select built_at, seconds from {relation} where detail like ?"
+                    " order by built_at desc limit 1",
                     (f"%{WHOLE_MARK}%",),
-                )[0][0]
+                )
+                if whole:  # when it started: its row is written when it has finished
+                    built_at, seconds = whole[0]
+                    last_whole = built_at - dt.timedelta(seconds=float(seconds or 0))
         return cls(
             target,
             signature,
@@ -209,14 +222,22 @@ class BuildState:
         )
 
     def whole_build_due(self, now: dt.datetime | None = None) -> bool:
-        """True when the last whole build is older than ``whole_every_days`` (or none
-        was recorded): a build that could be incremental is then made whole."""
+        """True when the last whole build started ``whole_every_days`` ago or more (or
+        none was recorded): a build that could be incremental is then made whole. Its
+        start, not its end, so that with daily runs at a fixed hour the seventh is
+        whole, not the eighth."""
         if not self.whole_every_days:
             return False
         if self.last_whole_at is None:
             return True
         now = now or utc_now()
-        return now - self.last_whole_at > dt.timedelta(days=self.whole_every_days)
+        return now - self.last_whole_at >= dt.timedelta(days=self.whole_every_days)
+
+    @property
+    def unfinished_whole_build(self) -> bool:
+        """The newest row is the mark of a whole build that never finished (failed or
+        killed): it may have rewritten rows that no test has passed since."""
+        return self.last_signature == STARTED_SIGNATURE and self.last_detail is not None
 
     @property
     def unchanged(self) -> bool:
@@ -279,6 +300,17 @@ class BuildState:
         """Write this signature as the last successful full build, and whether the build
         was whole (in ``detail``, outside the signature, which says what was read)."""
         detail = {**json.loads(self.detail), "whole": whole}
+        self._insert(self.signature, seconds, detail)
+
+    def mark_whole_build_started(self) -> None:
+        """Write the mark of a whole build about to run. Until the build's own row
+        follows it, it is the newest row: its empty signature matches no build (nothing
+        is skipped) and its ``detail`` names no raw table (nothing is incremental), so
+        a whole build that failed or was killed, whose rewritten rows no test has
+        passed, is followed by a whole build."""
+        self._insert(STARTED_SIGNATURE, 0.0, {"whole": "started"})
+
+    def _insert(self, signature: str, seconds: float, detail: dict[str, Any]) -> None:
         with opened(self.target) as warehouse:
             ensure_schema(warehouse)
             kind = 1 if warehouse.is_mysql else 0
@@ -287,6 +319,6 @@ class BuildState:
             warehouse.execute(f"create table if not exists {relation} ({body})")
             warehouse.execute(
                 f"insert into {relation} ({', '.join(BUILD_COLUMNS)}) values (?, ?, ?, ?)",
-                (utc_now(), self.signature, round(seconds, 3), json.dumps(detail, sort_keys=True)),
+                (utc_now(), signature, round(seconds, 3), json.dumps(detail, sort_keys=True)),
             )
             warehouse.commit()

@@ -160,10 +160,16 @@ def cmd_build(args: argparse.Namespace) -> int:
             return 0
         if not getattr(args, "full_refresh", False):
             since = state.changed_since
+        if state.unfinished_whole_build:
+            started = f"{state.last_built_at:%Y-%m-%d %H:%M:%S}"
+            console.print(
+                f"Whole build: the last whole build (started {started} UTC) did not finish; "
+                "every row is rebuilt and tested"
+            )
         if since and state.whole_build_due():
             last = (
-                f"the last whole build was on {state.last_whole_at:%Y-%m-%d %H:%M} UTC, more "
-                f"than {state.whole_every_days:g} days ago"
+                f"the last whole build started on {state.last_whole_at:%Y-%m-%d %H:%M} UTC, "
+                f"{state.whole_every_days:g} days ago or more"
                 if state.last_whole_at
                 else "no whole build is recorded in this warehouse"
             )
@@ -180,6 +186,8 @@ def cmd_build(args: argparse.Namespace) -> int:
             f"Incremental build: the rows loaded after load {since}"
             + (f"; the nodes downstream of source {', '.join(sources)}" if sources else "")
         )
+    if state is not None and since is None:
+        state.mark_whole_build_started()
     outcome = run_dbt(
         dbt_args + (["--select", *selection] if selection else []),
         target=args.target,

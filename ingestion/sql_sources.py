@@ -517,7 +517,6 @@ def _adapters(engine: Engine) -> dict[str, Any]:
 
 def check_reachable(name: str, engine: Engine) -> None:
     """Connect once, so an unreachable source fails with its name, not a driver trace."""
-
     if engine.dialect.name == "sqlite":
         path = engine.url.database or ""
         if not path or not os.path.exists(path):

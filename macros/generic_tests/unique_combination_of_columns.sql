@@ -7,10 +7,8 @@
     the keys of the rows this build wrote (`written_by_this_build`) and counts, for
     those keys only, every row of the whole table: a written row that clashes with a
     row the build left alone is found, and the rows left alone, checked by the build
-    that wrote them, are not grouped again. In a whole build every key is counted. The
-    key parts are matched with `=`, so in an incremental build a written row with a
-    null key part is not checked (the models using `written` test their keys not
-    null). -#}
+    that wrote them, are not grouped again. In a whole build every key is counted. Key
+    parts are matched null-safely, so null parts count as values in both. -#}
 {% test unique_combination_of_columns(model, combination_of_columns, written=none) -%}
 {%- set key = combination_of_columns | join(",\n        ") -%}
 with
@@ -32,7 +30,9 @@ checked as (
     inner join written_keys
         on
         {%- for column in combination_of_columns %}
-            {{ "and " if not loop.first }}tested.{{ column }} = written_keys.{{ column }}
+            {{ "and " if not loop.first }}{{ medallion.null_safe_equals(
+                "tested." ~ column, "written_keys." ~ column
+            ) }}
         {%- endfor %}
 ),
 {%- else -%}

@@ -187,9 +187,9 @@ def test_multi_column_tests_name_the_column_and_value_on_mysql(
 #
 # One seed, keyed on (key_a, key_b), whose `written_at` plays an incremental model's
 # bookkeeping column. With the watermark 200, rows at 300 were written by the build:
-# (1, x) clashes a written row with one left alone, (4, w) two written rows, (2, y) two
-# rows left alone, (3, z) is unique. The incremental pass must find the first two, a
-# whole pass all three.
+# (1, x) clashes a written row with one left alone, (4, w) two written rows, (5, null)
+# a written row with one left alone on a null key part, (2, y) two rows left alone,
+# (3, z) is unique. The incremental pass must find all but (2, y), a whole pass all.
 KEYED_ROWS = [
     "key_a,key_b,written_at",
     "1,x,300",
@@ -199,10 +199,12 @@ KEYED_ROWS = [
     "3,z,300",
     "4,w,300",
     "4,w,300",
+    "5,,300",
+    "5,,100",
 ]
 CLASHES_FOUND = {
-    "200": {(1, "x", 2), (4, "w", 2)},
-    "": {(1, "x", 2), (2, "y", 2), (4, "w", 2)},
+    "200": {(1, "x", 2), (4, "w", 2), (5, None, 2)},
+    "": {(1, "x", 2), (2, "y", 2), (4, "w", 2), (5, None, 2)},
 }
 
 

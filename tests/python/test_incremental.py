@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -115,7 +116,7 @@ def test_a_build_is_made_whole_when_the_last_whole_one_is_older_than_the_setting
     state.whole_every_days = 7
     state.last_whole_at = now - dt.timedelta(days=6, hours=23)
     assert not state.whole_build_due(now)
-    state.last_whole_at = now - dt.timedelta(days=7, minutes=1)
+    state.last_whole_at = now - dt.timedelta(days=7)  # daily runs: the seventh is whole
     assert state.whole_build_due(now)
     state.whole_every_days = 0.5  # half a day
     state.last_whole_at = now - dt.timedelta(hours=13)
@@ -126,7 +127,21 @@ def test_a_build_is_made_whole_when_the_last_whole_one_is_older_than_the_setting
     assert not state.whole_build_due(now)
 
 
-@pytest.mark.parametrize("value", ["weekly", "-1", "nan"])
+def test_a_whole_build_mark_as_newest_row_makes_the_build_whole() -> None:
+    marked = BuildState(
+        "duckdb",
+        "sig",
+        json.dumps({"raw_tables": LAST, "project": "p1"}),
+        "",
+        None,
+        json.dumps({"whole": "started"}),
+    )
+    assert marked.unfinished_whole_build and marked.changed_since is None
+    assert not marked.unchanged  # and it is never skipped
+    assert not _state(dict(LAST)).unfinished_whole_build
+
+
+@pytest.mark.parametrize("value", ["weekly", "-1", "nan", "inf", "1e9"])
 def test_a_bad_whole_build_setting_is_named(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     monkeypatch.setenv("MEDALLION_WHOLE_BUILD_EVERY_DAYS", value)
     with pytest.raises(ConfigError, match="MEDALLION_WHOLE_BUILD_EVERY_DAYS must be"):
@@ -544,48 +559,77 @@ def test_a_bad_watermark_is_refused_by_dbt(built):
     assert "MEDALLION_CHANGED_SINCE must be a dlt load id" in result.stdout + result.stderr
 
 
+def _change_a_live_line(sources: Path, env: dict[str, str], which: str) -> None:
+    """Move the `which` (min, max) live line past the cursor, and ingest it."""
+    with sqlite3.connect(sources / "live.sqlite") as conn:
+        conn.execute(
+            "update transactions set updated_at = ? where transaction_id ="
+            f" (select {which}(transaction_id) from transactions)",
+            (_later(conn),),
+        )
+    run_cli(["ingest"], env)
+
+
+def _last_build(warehouse: str) -> tuple[str, dict]:
+    """The newest row of audit.dbt_builds: its signature and its detail."""
+    signature, detail = query(
+        warehouse, "select signature, detail from audit.dbt_builds order by built_at desc limit 1"
+    )[0]
+    return signature, json.loads(detail)
+
+
+def _whole_and_tested(warehouse: str, build: str) -> None:
+    """The build was whole: no incremental watermark is on any line of the fact."""
+    assert "Incremental build" not in build, build
+    written = "select count(*) from marts.fct_transactions where rewritten_since <> ''"
+    assert query(warehouse, written) == [(0,)]
+    assert _last_build(warehouse)[1]["whole"] is True
+
+
 @pytest.mark.slow
 def test_a_build_is_whole_when_the_last_whole_build_is_too_old(built):
     """A build that could be incremental is whole once the last whole build is older
     than `whole_build_every_days`; the next one, right after it, is incremental again."""
     sources, env, _ = built
     warehouse = env["MEDALLION_DUCKDB_PATH"]
-
-    def change_a_live_line(which: str) -> None:
-        with sqlite3.connect(sources / "live.sqlite") as conn:
-            conn.execute(
-                "update transactions set updated_at = ? where transaction_id ="
-                f" (select {which}(transaction_id) from transactions)",
-                (_later(conn),),
-            )
-        run_cli(["ingest"], env)
-
-    change_a_live_line("min")
+    _change_a_live_line(sources, env, "min")
     (last_whole,) = query(warehouse, "select max(built_at) from audit.dbt_builds")[0]
     age = (dt.datetime.now(dt.UTC).replace(tzinfo=None) - last_whole).total_seconds()
     too_old = {**env, "MEDALLION_WHOLE_BUILD_EVERY_DAYS": f"{age / 2 / 86400:.9f}"}
     build = " ".join(run_cli(["build"], too_old).stdout.split())
-    assert "Whole build: the last whole build was on" in build, build
-    assert "Incremental build" not in build
-    # every row was rebuilt: the watermark of an incremental build is on no line
-    assert (
-        query(warehouse, "select count(*) from marts.fct_transactions where rewritten_since <> ''")[
-            0
-        ][0]
-        == 0
-    )
-    recorded = json.loads(
-        query(warehouse, "select detail from audit.dbt_builds order by built_at desc limit 1")[0][0]
-    )
-    assert recorded["whole"] is True
+    assert "Whole build: the last whole build started on" in build, build
+    _whole_and_tested(warehouse, build)
 
-    change_a_live_line("max")
+    _change_a_live_line(sources, env, "max")
     build = " ".join(run_cli(["build"], env).stdout.split())  # 7 days, the default
     assert "Incremental build" in build and "Whole build" not in build, build
-    recorded = json.loads(
-        query(warehouse, "select detail from audit.dbt_builds order by built_at desc limit 1")[0][0]
+    assert _last_build(warehouse)[1]["whole"] is False
+
+
+@pytest.mark.slow
+def test_a_whole_build_that_did_not_finish_is_followed_by_a_whole_build(built):
+    """A whole build killed after it rewrote the fact leaves rows no test has passed:
+    the next build is whole (without the mark it would be incremental: only a live line
+    changed since the last recorded build), then builds are incremental again."""
+    sources, env, _ = built
+    warehouse = env["MEDALLION_DUCKDB_PATH"]
+    _change_a_live_line(sources, env, "min")
+    killed = run_cli(
+        ["build", "--full-refresh"],
+        {**env, "MEDALLION_FAULT_AT": "dbt:fct_transactions"},
+        expect=None,
     )
-    assert recorded["whole"] is False
+    assert killed.returncode == -signal.SIGKILL, killed.stdout[-3000:]
+    assert _last_build(warehouse) == ("", {"whole": "started"})  # the mark, and no record
+
+    build = " ".join(run_cli(["build"], env).stdout.split())
+    assert "Whole build: the last whole build (started" in build, build
+    assert "did not finish" in build
+    _whole_and_tested(warehouse, build)
+
+    _change_a_live_line(sources, env, "max")
+    build = " ".join(run_cli(["build"], env).stdout.split())
+    assert "Incremental build" in build and "Whole build" not in build, build
 
 
 @pytest.mark.slow
