@@ -51,13 +51,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
 from .run_audit import AUDIT_SCHEMA, AuditWarehouse, ensure_schema, opened, utc_now
-from .settings import PROJECT_DIR, RAW_SCHEMAS, ConfigError
+from .settings import PROJECT_DIR, RAW_SCHEMAS, ConfigError, configured_number
 
 BUILDS_TABLE = "dbt_builds"
 
@@ -111,24 +110,16 @@ def whole_build_every_days() -> tuple[float, str]:
     incremental is made whole, and where that came from: ``MEDALLION_WHOLE_BUILD_EVERY_DAYS``,
     else ``[build] whole_build_every_days`` in ``.dlt/config.toml``, else 7; 0 never
     makes one whole for its age."""
-    import dlt
-
-    if os.environ.get("MEDALLION_WHOLE_BUILD_EVERY_DAYS"):
-        origin = "MEDALLION_WHOLE_BUILD_EVERY_DAYS"
-        value: Any = os.environ[origin]
-    elif dlt.config.get("build.whole_build_every_days") is not None:
-        origin = ".dlt/config.toml build.whole_build_every_days"
-        value = dlt.config.get("build.whole_build_every_days")
-    else:
-        return DEFAULT_WHOLE_BUILD_EVERY_DAYS, "default"
-    try:
-        days = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{origin} must be a number of days, got {value!r}") from None
+    days, origin = configured_number(
+        "MEDALLION_WHOLE_BUILD_EVERY_DAYS",
+        "build.whole_build_every_days",
+        float,
+        DEFAULT_WHOLE_BUILD_EVERY_DAYS,
+    )
     if not 0 <= days <= MAX_WHOLE_BUILD_EVERY_DAYS:  # also refuses nan and inf
         raise ConfigError(
             f"{origin} must be 0 (never) or a number of days up to "
-            f"{MAX_WHOLE_BUILD_EVERY_DAYS:g}, got {value!r}"
+            f"{MAX_WHOLE_BUILD_EVERY_DAYS:g}, got {days!r}"
         )
     return days, origin
 
@@ -237,7 +228,7 @@ class BuildState:
     def unfinished_whole_build(self) -> bool:
         """The newest row is the mark of a whole build that never finished (failed or
         killed): it may have rewritten rows that no test has passed since."""
-        return self.last_signature == STARTED_SIGNATURE and self.last_detail is not None
+        return self.last_signature == STARTED_SIGNATURE
 
     @property
     def unchanged(self) -> bool:

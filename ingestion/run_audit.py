@@ -22,7 +22,6 @@ row per ``medallion run`` (and per table of it) in the warehouse's ``audit`` sch
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import statistics
 import uuid
@@ -39,6 +38,7 @@ from .settings import (
     ConfigError,
     MySQLWarehouse,
     check_target,
+    configured_number,
     describe_warehouse,
     redact,
     schema_prefix,
@@ -348,36 +348,22 @@ class AnomalySettings:
     source: str  # where the factor came from, for the summary
 
 
-def _number(name: str, value: Any, kind: type) -> Any:
-    try:
-        return kind(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number, got {value!r}") from None
-
-
 def anomaly_settings(cli_factor: float | None = None) -> AnomalySettings:
     """The anomaly factor: ``--anomaly-factor``, else ``MEDALLION_ANOMALY_FACTOR``, else
     ``[checks] anomaly_factor`` in ``.dlt/config.toml``, else 2. The window (how many
     recent runs make the baseline): ``MEDALLION_ANOMALY_WINDOW``, else ``[checks]
     anomaly_window``, else 5."""
-    import dlt
-
     if cli_factor is not None:
         factor, origin = cli_factor, "--anomaly-factor"
-    elif os.environ.get("MEDALLION_ANOMALY_FACTOR"):
-        origin = "MEDALLION_ANOMALY_FACTOR"
-        factor = _number(origin, os.environ["MEDALLION_ANOMALY_FACTOR"], float)
-    elif dlt.config.get("checks.anomaly_factor") is not None:
-        origin = ".dlt/config.toml checks.anomaly_factor"
-        factor = _number(origin, dlt.config.get("checks.anomaly_factor"), float)
     else:
-        factor, origin = DEFAULT_ANOMALY_FACTOR, "default"
+        factor, origin = configured_number(
+            "MEDALLION_ANOMALY_FACTOR", "checks.anomaly_factor", float, DEFAULT_ANOMALY_FACTOR
+        )
     if not factor > 1:
         raise ConfigError(f"The anomaly factor ({origin}) must be greater than 1, got {factor}")
-    window: Any = os.environ.get("MEDALLION_ANOMALY_WINDOW") or dlt.config.get(
-        "checks.anomaly_window"
+    window, _ = configured_number(
+        "MEDALLION_ANOMALY_WINDOW", "checks.anomaly_window", int, DEFAULT_ANOMALY_WINDOW
     )
-    window = DEFAULT_ANOMALY_WINDOW if window is None else _number("anomaly_window", window, int)
     if window < 1:
         raise ConfigError(f"The anomaly window must be at least 1 run, got {window}")
     return AnomalySettings(float(factor), window, origin)

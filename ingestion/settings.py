@@ -197,6 +197,24 @@ class SourceSettings:
     notes: list[str] = field(default_factory=list)
 
 
+def configured_number(env: str, key: str, kind: type, default: Any) -> tuple[Any, str]:
+    """A number setting and where it came from: the environment variable ``env``, else
+    ``key`` (``section.name``) in ``.dlt/config.toml``, else ``default``. A value that
+    is not a ``kind`` fails, naming where it was set."""
+    import dlt
+
+    if os.environ.get(env):
+        origin, value = env, os.environ[env]
+    elif dlt.config.get(key) is not None:
+        origin, value = f".dlt/config.toml {key}", dlt.config.get(key)
+    else:
+        return default, "default"
+    try:
+        return kind(value), origin
+    except (TypeError, ValueError):
+        raise ConfigError(f"{origin} must be a number, got {value!r}") from None
+
+
 def _lookup(path: str) -> str | None:
     """Read one value from dlt's providers (env, secrets.toml, config.toml)."""
     import dlt

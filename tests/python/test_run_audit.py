@@ -448,6 +448,12 @@ def test_the_anomaly_factor_comes_from_the_flag_the_environment_or_the_config(mo
     monkeypatch.setenv("MEDALLION_ANOMALY_FACTOR", "lots")
     with pytest.raises(ConfigError, match="must be a number"):
         anomaly_settings()
+    monkeypatch.setenv("MEDALLION_ANOMALY_FACTOR", "3")
+    monkeypatch.setenv("MEDALLION_ANOMALY_WINDOW", "7")
+    assert anomaly_settings().window == 7
+    monkeypatch.setenv("MEDALLION_ANOMALY_WINDOW", "a week")
+    with pytest.raises(ConfigError, match="MEDALLION_ANOMALY_WINDOW must be a number"):
+        anomaly_settings()
 
 
 def test_a_stale_static_source_is_a_warning_and_other_verdicts_stay() -> None:
