@@ -44,8 +44,8 @@ mariadb:
 # sqlfluff compiles every model with dbt against a scratch warehouse of its own.
 LINT_DIR := $(shell mktemp -u /tmp/medallion-lint.XXXXXX)
 lint: setup
-	$(BIN)/ruff check ingestion tests/python
-	$(BIN)/ruff format --check ingestion tests/python
+	$(BIN)/ruff check ingestion medallion tests/python
+	$(BIN)/ruff format --check ingestion medallion tests/python
 	MEDALLION_DUCKDB_PATH=$(LINT_DIR)/lint.duckdb DBT_TARGET_PATH=$(LINT_DIR)/target \
 		DBT_LOG_PATH=$(LINT_DIR)/logs $(BIN)/sqlfluff lint models snapshots tests/singular
 	rm -rf $(LINT_DIR)

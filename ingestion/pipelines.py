@@ -25,8 +25,8 @@ from typing import Any
 
 import dlt
 
-from . import faults, files, sql_sources
-from .settings import (
+from medallion import faults
+from medallion.settings import (
     MYSQL_COLLATION,
     ConfigError,
     MySQLWarehouse,
@@ -38,6 +38,8 @@ from .settings import (
     schema_prefix,
     warehouse_path,
 )
+
+from . import files, sql_sources
 
 # dlt's merge on SQLAlchemy (MySQL) builds a subquery SQLAlchemy warns about; harmless.
 warnings.filterwarnings("ignore", message="implicitly coercing SELECT object to scalar subquery")
@@ -62,7 +64,7 @@ class TableReport:
 Progress = Callable[[str], None]
 
 # Seconds this process spent in each dlt step, summed over every pipeline run; the
-# benchmark (ingestion/bench.py) reads them to split ingestion time by step.
+# benchmark (medallion/bench.py) reads them to split ingestion time by step.
 STEP_SECONDS: dict[str, float] = {"extract": 0.0, "normalize": 0.0, "load": 0.0}
 
 

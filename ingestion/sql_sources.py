@@ -363,7 +363,7 @@ def _redact_secret(text: str, url: Any) -> str:
     """``redact`` for a connectorx message: also the password wherever it stands."""
     from urllib.parse import quote
 
-    from .settings import redact
+    from medallion.settings import redact
 
     text = redact(text)
     password = url.password or ""
@@ -536,7 +536,7 @@ def check_reachable(name: str, engine: Engine) -> None:
 
 def _driver_reason(exc: BaseException) -> str:
     """The first line of the driver's own message, without the password."""
-    from .settings import redact
+    from medallion.settings import redact
 
     return redact(str(getattr(exc, "orig", exc))).splitlines()[0]
 

@@ -41,7 +41,7 @@ import pytest
 from fixtures import EXPENSE_COLUMNS
 from pipeline_helpers import pipeline_env, query, run_cli
 
-from ingestion.demo import generate_demo
+from medallion.demo import generate_demo
 
 LANDED_AT = dt.datetime(2025, 6, 1, tzinfo=dt.UTC).timestamp()
 # columns that differ between two runs by construction (the load's id and time)

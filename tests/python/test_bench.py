@@ -14,7 +14,7 @@ import pymysql
 import pytest
 from pipeline_helpers import MYSQL, databases_with_prefix, drop_databases, run_cli
 
-from ingestion.bench import BUILD_STAGES, INGEST_STAGES, STAGES
+from medallion.bench import BUILD_STAGES, INGEST_STAGES, STAGES
 
 pytestmark = [pytest.mark.mysql, pytest.mark.slow]
 

@@ -1,4 +1,4 @@
-"""A ``dbt build`` with nothing to do is skipped, and only then (``ingestion/build_state.py``).
+"""A ``dbt build`` with nothing to do is skipped, and only then (``medallion/build_state.py``).
 
 On real demo sources and the real pipeline: a second build with no load in between is
 skipped and changes nothing, ``--force`` builds, a changed source row is built (even
@@ -17,8 +17,8 @@ import duckdb
 import pytest
 from pipeline_helpers import PROJECT_DIR, pipeline_env, query, run_cli
 
-from ingestion import build_state
-from ingestion.demo import generate_demo
+from medallion import build_state
+from medallion.demo import generate_demo
 
 pytestmark = pytest.mark.slow
 

@@ -3,7 +3,7 @@
 A run is killed with SIGKILL (nothing runs after it: no ``finally``, no flush) in the
 middle of each step: dlt's extraction, normalisation and loading, and dbt's build after
 some models are built. The kill comes from the test-only hook ``MEDALLION_FAULT_AT``
-(``ingestion/faults.py``). Each time the next ``medallion run`` must finish, and the
+(``medallion/faults.py``). Each time the next ``medallion run`` must finish, and the
 warehouse must then equal, table by table and row by row, the warehouse of one
 uninterrupted run of the same sources (the module's reference).
 
@@ -47,8 +47,8 @@ from typing import Any
 import pytest
 from pipeline_helpers import MEDALLION, PROJECT_DIR, pipeline_env, query, run_cli
 
-from ingestion.faults import dbt_callbacks, dlt_progress
-from ingestion.lock import lock_file
+from medallion.faults import dbt_callbacks, dlt_progress
+from medallion.lock import lock_file
 
 pytestmark = pytest.mark.slow
 
@@ -284,7 +284,7 @@ def test_a_lock_held_on_the_mysql_warehouse_refuses_and_dies_with_its_holder(
             sys.executable,
             "-c",
             "import sys\n"
-            "from ingestion.lock import warehouse_lock\n"
+            "from medallion.lock import warehouse_lock\n"
             "with warehouse_lock('mysql', 'ingest'):\n"
             "    print('locked', flush=True)\n"
             "    sys.stdin.read()\n",

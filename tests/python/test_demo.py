@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from ingestion.demo import DemoSources, generate_demo  # noqa: E402
+from medallion.demo import DemoSources, generate_demo  # noqa: E402
 
 MYSQL_SERVER = "mysql+pymysql://root:@127.0.0.1:3306"
 

@@ -14,7 +14,7 @@ import pytest
 from oracle import mask_pii
 from pipeline_helpers import pipeline_env, query, run_cli
 
-from ingestion.demo import generate_demo
+from medallion.demo import generate_demo
 
 pytestmark = pytest.mark.slow
 

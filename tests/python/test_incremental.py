@@ -29,9 +29,9 @@ import duckdb
 import pytest
 from pipeline_helpers import PROJECT_DIR, pipeline_env, query, run_cli
 
-from ingestion.build_state import BuildState, whole_build_every_days
-from ingestion.demo import generate_demo
-from ingestion.settings import ConfigError
+from medallion.build_state import BuildState, whole_build_every_days
+from medallion.demo import generate_demo
+from medallion.settings import ConfigError
 
 # Bookkeeping of the incremental models, which says when a row was written, not what
 # it holds: left out of the comparison.

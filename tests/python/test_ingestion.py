@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from pipeline_helpers import pipeline_env, query, run_cli, summary_counts, table_rows
 
-from ingestion.demo import generate_demo
+from medallion.demo import generate_demo
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 

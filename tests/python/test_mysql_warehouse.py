@@ -29,13 +29,13 @@ import pytest
 from oracle import mask_pii
 from pipeline_helpers import MONEY_COLUMNS, PROJECT_DIR, pipeline_env, run_cli
 
-from ingestion.demo import generate_demo
+from medallion.demo import generate_demo
 
 pytestmark = [pytest.mark.mysql, pytest.mark.slow]
 
 COMPARED_SCHEMAS = ("marts", "restricted", "quarantine", "audit")
-# The run audit (ingestion/run_audit.py) records each run, its ids and times, and each
-# successful build (ingestion/build_state.py): they differ between any two runs by design
+# The run audit (medallion/run_audit.py) records each run, its ids and times, and each
+# successful build (medallion/build_state.py): they differ between any two runs by design
 # and have their own tests (test_run_audit.py, test_build_state.py).
 RUN_AUDIT_TABLES = {"pipeline_runs", "pipeline_run_tables", "dbt_builds"}
 

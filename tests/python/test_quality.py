@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from pipeline_helpers import PROJECT_DIR, pipeline_env, query, run_cli
 
-from ingestion.demo import generate_demo
+from medallion.demo import generate_demo
 
 # The tests that read a pipeline run share the module's three runs, one on MariaDB:
 # they are marked slow and mysql.
@@ -103,7 +103,7 @@ def clean_run(runs: dict[str, Run]) -> tuple[dict[str, str], str]:
 
 
 def test_every_expectation_states_its_severity_and_the_suites_cover_the_sources():
-    from ingestion.quality import load_layer
+    from medallion.quality import load_layer
 
     raw = load_layer("raw")
     gold = load_layer("gold")
@@ -186,7 +186,7 @@ def test_validation_talks_to_no_one_and_writes_only_its_docs(clean_run, monkeypa
     env, _ = clean_run
     for key in ("MEDALLION_DUCKDB_PATH", "DBT_TARGET_PATH"):
         monkeypatch.setenv(key, env[key])
-    from ingestion.settings import prepare_environment
+    from medallion.settings import prepare_environment
 
     prepare_environment()
     attempts: list[Any] = []
@@ -208,7 +208,7 @@ def test_validation_talks_to_no_one_and_writes_only_its_docs(clean_run, monkeypa
 
     project_before = {p.name for p in PROJECT_DIR.iterdir()}
     before = files()
-    from ingestion.quality import validate_layer
+    from medallion.quality import validate_layer
 
     report = validate_layer("raw", "duckdb")
     assert not attempts, attempts
@@ -264,8 +264,8 @@ def test_on_mysql_a_warning_is_reported_and_the_run_finishes(runs, module_prefix
 
 
 def test_an_expectation_without_a_severity_is_refused(tmp_path, monkeypatch):
-    from ingestion import quality
-    from ingestion.settings import ConfigError
+    from medallion import quality
+    from medallion.settings import ConfigError
 
     content = json.loads((SUITES_DIR / "raw.json").read_text())
     del content["suites"][0]["expectations"][2]["severity"]

@@ -26,8 +26,8 @@ import pymysql
 import pytest
 from pipeline_helpers import MYSQL, PROJECT_DIR, pipeline_env, query, run_cli
 
-from ingestion.demo import generate_demo
-from ingestion.run_audit import Freshness
+from medallion.demo import generate_demo
+from medallion.run_audit import Freshness
 
 SCALE = 0.3
 DAY = 86_400
@@ -432,8 +432,8 @@ def test_on_mysql_the_audit_is_written_beside_dbts_and_a_warning_lets_the_run_fi
 
 
 def test_the_anomaly_factor_comes_from_the_flag_the_environment_or_the_config(monkeypatch):
-    from ingestion.run_audit import anomaly_settings
-    from ingestion.settings import ConfigError
+    from medallion.run_audit import anomaly_settings
+    from medallion.settings import ConfigError
 
     monkeypatch.delenv("MEDALLION_ANOMALY_FACTOR", raising=False)
     config = anomaly_settings()

@@ -32,7 +32,7 @@ import pymysql
 import pytest
 from pipeline_helpers import MYSQL, PROJECT_DIR, drop_databases, pipeline_env, run_cli
 
-from ingestion.demo import generate_demo
+from medallion.demo import generate_demo
 
 pytestmark = pytest.mark.mysql
 
@@ -299,11 +299,11 @@ TELEMETRY_VARIABLES = (
     "DO_NOT_TRACK",
 )
 
-# `medallion` is `ingestion.cli:main`; this runs it in a process of its own, then reads
+# `medallion` is `medallion.cli:main`; this runs it in a process of its own, then reads
 # the settings dbt, dlt and GX actually used in that process.
 TELEMETRY_PROBE = """
 import json, os, sys
-from ingestion import cli
+from medallion import cli
 assert cli.main(["demo", "--scale", "0.05"]) == 0
 assert cli.main(["ingest"]) == 0                      # dlt
 assert cli.main(["validate", "--layer", "raw"]) == 0  # Great Expectations
@@ -312,7 +312,7 @@ from dbt import tracking
 from dbt.flags import get_flags
 from dlt.common.runtime import anon_tracker
 from dlt.common.runtime.run_context import active
-from ingestion import quality
+from medallion import quality
 print("TELEMETRY " + json.dumps({
     "dbt_send_anonymous_usage_stats": bool(get_flags().SEND_ANONYMOUS_USAGE_STATS),
     "dbt_tracking": None if tracking.active_user is None else not tracking.active_user.do_not_track,

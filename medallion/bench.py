@@ -147,16 +147,17 @@ def _cpu_delta(before: float | None, after: float | None) -> float | None:
 
 
 def _child_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "ingestion.bench", "child", *args]
+    return [sys.executable, "-m", "medallion.bench", "child", *args]
 
 
 def _medallion(*args: str) -> list[str]:
-    return [sys.executable, "-m", "ingestion.cli", *args]
+    return [sys.executable, "-m", "medallion.cli", *args]
 
 
 def _child_ingest(out: Path) -> None:
     """Child: ``medallion ingest`` of the configured sources, with dlt's step times."""
-    from . import pipelines
+    from ingestion import pipelines
+
     from .settings import resolve_sources
 
     started = time.perf_counter()
@@ -182,7 +183,7 @@ def _child_copy(out: Path, url: str, table: str, warehouse: Path) -> None:
     archive pipeline does (same backend, chunk size and adapters)."""
     import dlt
 
-    from . import pipelines, sql_sources
+    from ingestion import pipelines, sql_sources
 
     engine = sql_sources.make_engine(url)
     backend, chunk_size = pipelines._backend("archive")

@@ -21,43 +21,13 @@ prepare_environment()
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
+from . import run as steps  # noqa: E402
+from .run import RunOptions  # noqa: E402
+
 console = Console(stderr=False, highlight=False)
 
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
-
-
-def _progress(message: str) -> None:
-    console.print(f"[dim]…[/dim] {message}")
-
-
-def print_ingest_summary(reports: list, seconds: float) -> None:
-    table = Table(title=f"Ingestion ({seconds:.1f} s)", title_justify="left")
-    table.add_column("table")
-    table.add_column("rows extracted", justify="right")
-    table.add_column("rows loaded", justify="right")
-    table.add_column("time (s)", justify="right")
-    table.add_column("note")
-    for report in sorted(reports, key=lambda r: (r.schema, r.table)):
-        table.add_row(
-            f"{report.schema}.{report.table}",
-            f"{report.extracted:,}",
-            f"{report.loaded:,}",
-            f"{report.seconds:.2f}",
-            report.note,
-        )
-    console.print(table)
-
-
-def print_dbt_summary(outcome, note: str = "") -> None:
-    title = f"dbt {outcome.command} ({outcome.seconds:.1f} s{note})"
-    table = Table(title=title, title_justify="left")
-    table.add_column("node type")
-    table.add_column("status")
-    table.add_column("count", justify="right")
-    for (kind, status), count in sorted(outcome.counts.items()):
-        table.add_row(kind, status, str(count))
-    console.print(table)
 
 
 # --- commands --------------------------------------------------------------------------
@@ -94,198 +64,31 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _sources(generate_missing: bool):
-    from .settings import resolve_sources
-
-    settings = resolve_sources()
-    if settings.is_demo:
-        from .settings import demo_dir
-
-        if not (demo_dir() / "live.sqlite").exists():
-            if not generate_missing:
-                raise ConfigError(
-                    "No sources are configured and there are no demo sources yet: run "
-                    "`medallion demo`, or set SOURCES__ARCHIVE__CREDENTIALS, "
-                    "SOURCES__LIVE__CREDENTIALS and SOURCES__FILES__BUCKET_URL."
-                )
-            console.print("No sources configured: generating the demo sources first.")
-            cmd_demo(argparse.Namespace(out=None, seed=42, scale=1.0, mysql=None))
-        console.print(f"[dim]Sources: the demo in {demo_dir()}[/dim]")
-    return settings
+def _options(args: argparse.Namespace) -> RunOptions:
+    return RunOptions(
+        target=args.target,
+        only=getattr(args, "only", None),
+        full_refresh=getattr(args, "full_refresh", False),
+        force=getattr(args, "force", False),
+        anomaly_factor=getattr(args, "anomaly_factor", None),
+        generate_demo=getattr(args, "generate_demo", True),
+        select=getattr(args, "select", None),
+    )
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    _ingest(args)
+    steps.ingest(_options(args), console)
     return 0
 
 
-def _ingest(args: argparse.Namespace) -> list:
-    """Run the pipelines, print their summary and return the per-table reports."""
-    from .pipelines import ingest
-    from .settings import describe_warehouse
-
-    settings = _sources(generate_missing=args.generate_demo)
-    console.print(f"[dim]Warehouse: {describe_warehouse(args.target)}[/dim]")
-    started = time.perf_counter()
-    reports = ingest(
-        settings,
-        only=args.only,
-        full_refresh=args.full_refresh,
-        progress=_progress,
-        target=args.target,
-    )
-    print_ingest_summary(reports, time.perf_counter() - started)
-    return reports
-
-
 def cmd_build(args: argparse.Namespace) -> int:
-    """dbt build; a full build is skipped when the raw layer and the project are as at
-    the last successful one (``build_state``), unless ``--force``."""
-    from .build_state import BuildState
-    from .transform import run_dbt
-
-    dbt_args = ["build"]
-    since = None
-    if args.select:
-        dbt_args += ["--select", *args.select]
-        state = None
-    else:
-        state = BuildState.read(args.target)
-        if state.unchanged and not args.force:
-            console.print(
-                "No raw load and no project change since the last successful build "
-                f"({state.last_built_at:%Y-%m-%d %H:%M:%S} UTC): dbt build skipped "
-                "(--force builds anyway)"
-            )
-            return 0
-        if not getattr(args, "full_refresh", False):
-            since = state.changed_since
-        if state.unfinished_whole_build:
-            started = f"{state.last_built_at:%Y-%m-%d %H:%M:%S}"
-            console.print(
-                f"Whole build: the last whole build (started {started} UTC) did not finish; "
-                "every row is rebuilt and tested"
-            )
-        if since and state.whole_build_due():
-            last = (
-                f"the last whole build started on {state.last_whole_at:%Y-%m-%d %H:%M} UTC, "
-                f"{state.whole_every_days:g} days ago or more"
-                if state.last_whole_at
-                else "no whole build is recorded in this warehouse"
-            )
-            console.print(
-                f"Whole build: {last} (whole_build_every_days); every row is rebuilt and tested"
-            )
-            since = None
-    selection = []
-    if since:
-        sources = [source for source in state.changed_sources if source != "archive"]
-        # nothing else can have changed (``changed_since``)
-        selection = [f"source:{source}+" for source in sources]
-        console.print(
-            f"Incremental build: the rows loaded after load {since}"
-            + (f"; the nodes downstream of source {', '.join(sources)}" if sources else "")
-        )
-    if state is not None and since is None:
-        state.mark_whole_build_started()
-    outcome = run_dbt(
-        dbt_args + (["--select", *selection] if selection else []),
-        target=args.target,
-        changed_since=since,
-    )
-    outcome.command = " ".join(dbt_args)
-    print_dbt_summary(outcome, f", incremental: {' '.join(selection)}" if selection else "")
-    if state is not None:
-        state.record(outcome.seconds, whole=since is None)
+    steps.build(_options(args), console)
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Ingest, check the load (freshness, volume anomalies, raw expectations), build,
-    check the marts; the run and its checks are recorded in the audit schema at the end,
-    whether it succeeded or not (see ``run_audit``)."""
-    from .run_audit import RunAudit
-
-    command = " ".join(
-        ["medallion run", f"--target {args.target}"]
-        + ([f"--only {' '.join(args.only)}"] if args.only else [])
-        + (["--full-refresh"] if args.full_refresh else [])
-        + (["--force"] if args.force else [])
-        + ([f"--anomaly-factor {args.anomaly_factor:g}"] if args.anomaly_factor else [])
-    )
-    audit = RunAudit(target=args.target, command=command)
-    try:
-        _run_steps(args, audit)
-    except BaseException as exc:
-        audit.finish(exc)
-        _record_run(audit, failed=True)
-        raise
-    audit.finish(None)
-    _record_run(audit, failed=False)
+    steps.run(_options(args), console)
     return 0
-
-
-def _run_steps(args: argparse.Namespace, audit) -> None:
-    from .quality import QualityFailed, validate_layer
-    from .run_audit import anomaly_settings, check_freshness, raw_checks_table
-    from .settings import resolve_sources
-
-    settings = anomaly_settings(args.anomaly_factor)  # a bad setting fails before ingesting
-    args.generate_demo = True
-    audit.add_ingestion(_ingest(args))
-    _progress("checking source freshness (dbt source freshness)")
-    freshness = check_freshness(args.target)
-    if resolve_sources().is_demo:  # written once, never updated: age is no fault there
-        why = "the demo sources are static, so this is a warning, not an error"
-        freshness = [result.as_warning(why) for result in freshness]
-    audit.add_freshness(freshness)
-    _progress("comparing each table's volume with its recent runs")
-    audit.check_volumes(settings)
-    console.print(raw_checks_table(audit))
-    raw = validate_layer("raw", args.target, progress=_progress)
-    audit.add_quality(raw)
-    raw.print(console)
-    if audit.freshness_errors:
-        stale = "\n  ".join(audit.prefixed(f.describe()) for f in audit.freshness_errors)
-        critical = (
-            f"\n{len(raw.critical)} critical data-quality check(s) failed too."
-            if raw.critical
-            else ""
-        )
-        raise QualityFailed(
-            f"{len(audit.freshness_errors)} source table(s) are stale beyond their error "
-            f"threshold:\n  {stale}{critical}\nThe source has sent nothing new for that long: "
-            "check that it is being written and reachable (or, for a source known to be "
-            "static such as the demo, reload it with --full-refresh); thresholds are in "
-            "models/staging/*/_*__sources.yml. dbt build did not run."
-        )
-    raw.raise_for_critical("dbt build did not run.")
-    args.select = None
-    cmd_build(args)
-    audit.add_silver_counts()
-    gold = validate_layer("gold", args.target, progress=_progress)
-    audit.add_quality(gold)
-    gold.print(console)
-    gold.raise_for_critical("The marts were built but break these rules.")
-
-
-def _record_run(audit, failed: bool) -> None:
-    """Print the checks and write the run to the audit. A run that failed keeps its own
-    error if the audit cannot be written; a run that succeeded fails on it."""
-    from .run_audit import audit_location, print_run_summary
-
-    print_run_summary(audit, console)
-    try:
-        audit.write()
-    except Exception as exc:  # the warehouse itself may be what failed
-        message = f"The run audit could not be written: {redact(str(exc))}"
-        if failed:
-            console.print(f"[yellow]{message}[/yellow]")
-            return
-        from .run_audit import AuditError
-
-        raise AuditError(message) from None
-    console.print(f"Run {audit.run_id} recorded ({audit.status}): {audit_location(audit.target)}")
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -302,7 +105,7 @@ def _check_quality(layer: str, target: str, consequence: str = "") -> Path:
     failure raises QualityFailed (warnings are printed and the run goes on)."""
     from .quality import validate_layer
 
-    report = validate_layer(layer, target, progress=_progress)
+    report = validate_layer(layer, target, progress=steps.progress(console))
     report.print(console)
     report.raise_for_critical(consequence)
     return report.docs_index
@@ -412,7 +215,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         make_run=not args.skip_make_run,
     )
     try:
-        results, path = run_bench(options, progress=_progress)
+        results, path = run_bench(options, progress=steps.progress(console))
     except BenchFailed as exc:
         console.print(f"[bold red]Benchmark failed:[/bold red] {redact(str(exc))}")
         return EXIT_FAILED
@@ -587,17 +390,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# Commands that open the warehouse hold its lock (ingestion/lock.py): one at a time.
+# Commands that open the warehouse hold its lock (medallion/lock.py): one at a time.
 LOCKED_COMMANDS = {"ingest", "build", "run", "validate", "docs", "export", "status"}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from ingestion.pipelines import IngestFailed
+    from ingestion.sql_sources import SourceUnavailable
+
     from .lock import WarehouseLocked, WarehouseUnavailable, warehouse_lock
-    from .pipelines import IngestFailed
     from .quality import QualityFailed
     from .run_audit import AuditError
-    from .sql_sources import SourceUnavailable
     from .transform import BuildFailed
 
     try:
