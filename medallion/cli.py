@@ -96,7 +96,16 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     if args.limit < 1:
         raise ConfigError(f"--limit must be at least 1, got {args.limit}")
-    print_status(args.target, args.limit, console)
+    if print_status(args.target, args.limit, console):
+        from .publish import last_publication
+
+        published = last_publication(args.target)
+        console.print(
+            "Published marts: none yet (a run publishes them once its checks pass)"
+            if published is None
+            else f"Published marts: {published['marts']} marts, {published['mart_rows']:,} rows, "
+            f"at {published['published_at']:%Y-%m-%d %H:%M:%S} UTC, in {published['location']}"
+        )
     return 0
 
 
@@ -400,6 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     from ingestion.sql_sources import SourceUnavailable
 
     from .lock import WarehouseLocked, WarehouseUnavailable, warehouse_lock
+    from .publish import PublishFailed
     from .quality import QualityFailed
     from .run_audit import AuditError
     from .transform import BuildFailed
@@ -417,6 +427,7 @@ def main(argv: list[str] | None = None) -> int:
         IngestFailed,
         BuildFailed,
         QualityFailed,
+        PublishFailed,
         AuditError,
         WarehouseLocked,
         WarehouseUnavailable,

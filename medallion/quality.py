@@ -35,7 +35,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .settings import PROJECT_DIR, ConfigError, MySQLWarehouse, schema_prefix, warehouse_path
+from .settings import (
+    PROJECT_DIR,
+    ConfigError,
+    MySQLWarehouse,
+    built_schema,
+    schema_prefix,
+    warehouse_path,
+)
 
 SUITES_DIR = PROJECT_DIR / "quality"
 LAYERS = ("raw", "gold")
@@ -246,15 +253,20 @@ class Warehouse:
             return "`" + identifier.replace("`", "``") + "`"
         return '"' + identifier.replace('"', '""') + '"'
 
+    def schema(self, name: str) -> str:
+        """A schema as this target's build names it (the marts are checked where dbt
+        built them, before they are published)."""
+        return schema_name(built_schema(name, self.target))
+
     def relation(self, dataset: str) -> str:
         schema, table = dataset.split(".", 1)
-        return f"{self.quote(schema_name(schema))}.{self.quote(table)}"
+        return f"{self.quote(self.schema(schema))}.{self.quote(table)}"
 
     def has_table(self, dataset: str) -> bool:
         schema, table = dataset.split(".", 1)
         sql = (
             "select count(*) from information_schema.tables"
-            f" where table_schema = '{schema_name(schema)}' and table_name = '{table}'"
+            f" where table_schema = '{self.schema(schema)}' and table_name = '{table}'"
         )
         return bool(self._scalar(sql))
 
@@ -282,7 +294,7 @@ class Warehouse:
         if dataset.is_table:
             return f"select * from {self.relation(dataset.name)}"
         names = {
-            schema: self.quote(schema_name(schema))
+            schema: self.quote(self.schema(schema))
             for schema in re.findall(r"\{([a-z_]+)\}", dataset.sql or "")
             if schema not in variables
         }

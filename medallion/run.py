@@ -11,7 +11,9 @@ its first and fourth steps alone.
    nothing changed since the last successful build, incremental when only live rows
    changed, whole otherwise and on the whole-build schedule (``build_state``).
 4. **Check the marts**: silver row counts into the audit, the gold expectations.
-5. **Record**: the run, its checks and its outcome go to the run audit, whether it
+5. **Publish** (``publish``): only now, every mart at once, atomically, where readers
+   look. A run that stopped at any step before leaves the published marts as they were.
+6. **Record**: the run, its checks and its outcome go to the run audit, whether it
    succeeded or not (``run_audit``).
 
 Each function prints its progress and tables to the ``Output`` it is given and returns
@@ -100,11 +102,13 @@ def ingest(options: RunOptions, out: Output) -> list:
     return reports
 
 
-def build(options: RunOptions, out: Output):
+def build(options: RunOptions, out: Output, publish: bool = True):
     """Step 3: ``dbt build``. A full build is skipped when the raw layer and the project
     are as at the last successful one, unless ``force``; it is incremental when only
     loads after the last build changed and no whole build is due. Returns dbt's outcome,
-    or None when skipped."""
+    or None when skipped. ``medallion build`` alone publishes the marts once dbt's tests
+    passed (``publish``); a run publishes after its gold checks instead, and a build of a
+    ``select``ion publishes nothing (it is not a whole gold layer)."""
     from .build_state import BuildState
     from .transform import run_dbt
 
@@ -121,6 +125,8 @@ def build(options: RunOptions, out: Output):
                 f"({state.last_built_at:%Y-%m-%d %H:%M:%S} UTC): dbt build skipped "
                 "(--force builds anyway)"
             )
+            if publish:
+                publish_if_behind(options.target, out)
             return None
         if not options.full_refresh:
             since = state.changed_since
@@ -161,7 +167,30 @@ def build(options: RunOptions, out: Output):
     out.print(dbt_table(outcome, f", incremental: {' '.join(selection)}" if selection else ""))
     if state is not None:
         state.record(outcome.seconds, whole=since is None)
+        if publish:
+            publish_marts(options.target, out)
     return outcome
+
+
+def publish_marts(target: str, out: Output) -> None:
+    """Step 5: every mart of the build, at once, where readers look."""
+    from .publish import publish
+
+    publication = publish(target)
+    out.print(
+        f"Published {len(publication.rows)} marts ({sum(publication.rows.values()):,} rows) "
+        f"to {publication.location} in {publication.seconds:.1f} s"
+    )
+
+
+def publish_if_behind(target: str, out: Output) -> None:
+    """Publish when the published marts are missing or older than the last successful
+    build (a run that built but stopped at its gold checks published nothing)."""
+    from .build_state import BuildState
+    from .publish import is_behind
+
+    if is_behind(target, BuildState.read(target).last_built_at):
+        publish_marts(target, out)
 
 
 def run(options: RunOptions, out: Output):
@@ -181,7 +210,7 @@ def run(options: RunOptions, out: Output):
 
 
 def run_steps(options: RunOptions, audit, out: Output) -> None:
-    """Steps 1 to 4; an exception stops the run where it is raised."""
+    """Steps 1 to 5; an exception stops the run where it is raised."""
     from .quality import QualityFailed, validate_layer
     from .run_audit import anomaly_settings, check_freshness, raw_checks_table
     from .settings import resolve_sources
@@ -222,18 +251,27 @@ def run_steps(options: RunOptions, audit, out: Output) -> None:
     raw.raise_for_critical("dbt build did not run.")
 
     # 3. build
-    build(RunOptions(**{**options.__dict__, "select": None}), out)
+    built = build(RunOptions(**{**options.__dict__, "select": None}), out, publish=False)
 
     # 4. check the marts
     audit.add_silver_counts()
     gold = validate_layer("gold", options.target, progress=say)
     audit.add_quality(gold)
     gold.print(out)
-    gold.raise_for_critical("The marts were built but break these rules.")
+    gold.raise_for_critical(
+        "The marts were built but break these rules; they were not published (readers "
+        "keep the last good marts)."
+    )
+
+    # 5. publish
+    if built is not None:
+        publish_marts(options.target, out)
+    else:
+        publish_if_behind(options.target, out)
 
 
 def record(audit, out: Output, failed: bool) -> None:
-    """Step 5: print the checks and write the run to the audit. A run that failed keeps
+    """Step 6: print the checks and write the run to the audit. A run that failed keeps
     its own error if the audit cannot be written; a run that succeeded fails on it."""
     from .run_audit import AuditError, audit_location, print_run_summary
 

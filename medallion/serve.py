@@ -6,7 +6,9 @@ Power BI reads the gold layer three ways, in order of preference:
   schema and nothing else (``medallion bi grant``);
 * the Parquet connector (or a lake), from one Parquet file per mart
   (``medallion export``), written from either warehouse;
-* DuckDB's ODBC driver on the warehouse file, opened read-only (see the README).
+* DuckDB's ODBC driver on the published marts file (``publish.published_path``),
+  opened read-only: a run never writes that file in place, so a reader holding it open
+  never blocks the pipeline (see the docs' Power BI page).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .settings import ConfigError, MySQLWarehouse, schema_prefix, warehouse_path
+from .settings import ConfigError, MySQLWarehouse, schema_prefix
 
 BATCH_ROWS = 50_000
 
@@ -137,7 +139,7 @@ def write_pbids(path: Path, server: MySQLWarehouse) -> Path:
 
 
 def export_marts(target: str, out_dir: Path) -> dict[str, int]:
-    """Write every table of the marts schema as ``<out_dir>/<table>.parquet``.
+    """Write every published mart (``publish``) as ``<out_dir>/<table>.parquet``.
 
     Returns rows written per mart. Money keeps its decimal(18, 2) type in Parquet.
     """
@@ -152,10 +154,12 @@ def export_marts(target: str, out_dir: Path) -> dict[str, int]:
 def _export_duckdb(out_dir: Path) -> dict[str, int]:
     import duckdb
 
-    database = warehouse_path()
+    from .publish import published_path, published_schema
+
+    database = published_path()
     if not database.exists():
-        raise ConfigError(f"No warehouse at {database}: run `medallion run` first.")
-    marts = schema_prefix() + "marts"
+        raise ConfigError(f"No published marts at {database}: run `medallion run` first.")
+    marts = published_schema()
     written: dict[str, int] = {}
     with duckdb.connect(str(database), read_only=True) as conn:
         tables = [
@@ -167,7 +171,7 @@ def _export_duckdb(out_dir: Path) -> dict[str, int]:
             ).fetchall()
         ]
         if not tables:
-            raise ConfigError(f"The warehouse has no marts in schema {marts!r}: build first.")
+            raise ConfigError(f"{database} has no marts in schema {marts!r}: run first.")
         for table in tables:
             target = out_dir / f"{table}.parquet"
             conn.execute(

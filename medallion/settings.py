@@ -86,6 +86,14 @@ def schema_prefix() -> str:
     return prefix
 
 
+def built_schema(name: str, target: str) -> str:
+    """The schema (without the prefix) dbt builds one folder's models in. On MySQL the
+    marts are built apart, in ``marts_build``, and published into ``marts`` for readers
+    (``publish``); on DuckDB the published marts are a file of their own, so the build's
+    schema keeps its name."""
+    return "marts_build" if name == "marts" and check_target(target) == "mysql" else name
+
+
 def raw_schema(source: str) -> str:
     """The raw schema (dlt dataset) of one source, with the environment's prefix."""
     return schema_prefix() + RAW_SCHEMAS[source]

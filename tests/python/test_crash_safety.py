@@ -80,10 +80,10 @@ def warehouse_tables(warehouse: Path | str, ignored: set[str] = IGNORED_COLUMNS)
         "select table_schema, table_name from information_schema.tables"
         " where table_schema not like '%\\_staging' escape '\\'"
         " and table_name not like '\\_dlt\\_%' escape '\\'"
-        # the run audit records each run (ids, times, outcome), and each successful
-        # build (its time): they differ by design
-        " and not (table_schema = 'audit'"
-        " and table_name in ('pipeline_runs', 'pipeline_run_tables', 'dbt_builds'))",
+        # the run audit records each run (ids, times, outcome), each successful build
+        # and each publication (their times): they differ by design
+        " and not (table_schema = 'audit' and table_name in"
+        " ('pipeline_runs', 'pipeline_run_tables', 'dbt_builds', 'publications'))",
     )
     tables: Tables = {}
     for schema, table in names:
