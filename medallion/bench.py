@@ -806,7 +806,7 @@ def machine_facts(server: MySQLWarehouse) -> dict[str, Any]:
         },
         # the source server's cache: with MariaDB's default 128 MiB, the sources at 10M
         # rows do not fit, so every read of them (the wire's, the copy's, a re-run's
-        # lookups of changed rows) goes to the disk (README, Performance)
+        # lookups of changed rows) goes to the disk (docs/performance.md)
         "mysql_buffer_pool_bytes": _int_or_none(
             _scalar(server, None, "select @@innodb_buffer_pool_size")
         ),
@@ -826,7 +826,7 @@ def _pct(value: float | None) -> str:
 
 
 def summary_rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """Every figure as (figure, value, target) rows, for the console and the README."""
+    """Every figure as (figure, value, target) rows, for the console and docs/performance.md."""
     rows: list[tuple[str, str, str]] = []
     make_run = results.get("make_run")
     baseline = results["baseline_build"]
@@ -971,7 +971,7 @@ def print_results(results: dict[str, Any], console: Any, path: Path | None = Non
 
 
 def markdown(results: dict[str, Any]) -> str:
-    """The same figures as a Markdown table (the README's Benchmark section)."""
+    """The same figures as a Markdown table (docs/performance.md)."""
     lines = ["| figure | value | target |", "| --- | ---: | --- |"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in summary_rows(results)]
     header, body = stage_rows(results)

@@ -6,7 +6,7 @@ Power BI reads the gold layer three ways, in order of preference:
   schema and nothing else (``medallion bi grant``);
 * the Parquet connector (or a lake), from one Parquet file per mart
   (``medallion export``), written from either warehouse;
-* DuckDB's ODBC driver on the warehouse file, opened read-only (see the README).
+* DuckDB's ODBC driver on the warehouse file, opened read-only (see docs/powerbi.md).
 """
 
 from __future__ import annotations
