@@ -980,6 +980,83 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# --- history ----------------------------------------------------------------------------
+
+HISTORY_HEADER = (
+    "run (UTC)",
+    "commit",
+    "rows",
+    "copy / wire (bound)",
+    "full ingest",
+    "full build",
+    "full run",
+    "largest re-run (share)",
+    "`make run`",
+    "ingest peak",
+)
+
+
+def _rows_label(rows: int | None) -> str:
+    if rows is None:
+        return "-"
+    for size, suffix in ((1_000_000, "M"), (1_000, "k")):
+        if rows >= size and rows % size == 0:
+            return f"{rows // size}{suffix}"
+    return f"{rows:,}"
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f} s"
+
+
+def history_row(results: dict[str, Any]) -> tuple[str, ...]:
+    """The key figures of one recorded run, at its largest size: one row of the table."""
+    started = results.get("started_at") or ""
+    commit = (results.get("machine") or {}).get("git_commit") or "-"
+    commit = commit[:7] + ("+dirty" if commit.endswith("+dirty") else "")
+    size = (results.get("sizes") or [{}])[-1]
+    cpu = size.get("cpu") or {}
+    efficiency = _pct(size.get("ingest_efficiency"))
+    if cpu.get("efficiency_with_every_core_busy") is not None:
+        efficiency += f" ({_pct(cpu['efficiency_with_every_core_busy'])})"
+    incremental = results.get("incremental") or {}
+    reruns = incremental.get("reruns") or []
+    rerun = "-"
+    if reruns:
+        last = max(reruns, key=lambda r: r.get("changed_percent") or 0)
+        rerun = (
+            f"{last.get('changed_percent', 0):g}%: {_seconds(last.get('seconds'))} "
+            f"({_pct(last.get('share'))})"
+        )
+    return (
+        started[:16].replace("T", " "),
+        f"`{commit}`",
+        _rows_label(size.get("requested_rows")),
+        efficiency,
+        _seconds((size.get("ingest") or {}).get("seconds")),
+        _seconds((size.get("build") or {}).get("seconds")),
+        _seconds((incremental.get("full_run") or {}).get("seconds")),
+        rerun,
+        _seconds((results.get("make_run") or {}).get("seconds")),
+        _mib((size.get("ingest") or {}).get("max_rss_bytes")),
+    )
+
+
+def history_markdown(results_dir: Path | None = None) -> str:
+    """A Markdown table of every recorded run in ``bench/results/*.json``, oldest first:
+    the history lives in those files, and docs/performance.md shows this table of them
+    (``medallion bench --history``) rather than prose that would go stale."""
+    folder = results_dir or PROJECT_DIR / "bench" / "results"
+    runs = [json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))]
+    runs.sort(key=lambda results: results.get("started_at") or "")
+    lines = [
+        "| " + " | ".join(HISTORY_HEADER) + " |",
+        "| --- | --- | ---: |" + " ---: |" * (len(HISTORY_HEADER) - 3),
+    ]
+    lines += ["| " + " | ".join(history_row(results)) + " |" for results in runs]
+    return "\n".join(lines)
+
+
 def run_bench(options: BenchOptions, progress: Any = None) -> tuple[dict[str, Any], Path]:
     """Run the benchmark and write its JSON; return the results and the file's path."""
     results = Bench(options, progress).run()
