@@ -806,7 +806,7 @@ def machine_facts(server: MySQLWarehouse) -> dict[str, Any]:
         },
         # the source server's cache: with MariaDB's default 128 MiB, the sources at 10M
         # rows do not fit, so every read of them (the wire's, the copy's, a re-run's
-        # lookups of changed rows) goes to the disk (README, Performance)
+        # lookups of changed rows) goes to the disk (docs/performance.md)
         "mysql_buffer_pool_bytes": _int_or_none(
             _scalar(server, None, "select @@innodb_buffer_pool_size")
         ),
@@ -826,7 +826,7 @@ def _pct(value: float | None) -> str:
 
 
 def summary_rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """Every figure as (figure, value, target) rows, for the console and the README."""
+    """Every figure as (figure, value, target) rows, for the console and docs/performance.md."""
     rows: list[tuple[str, str, str]] = []
     make_run = results.get("make_run")
     baseline = results["baseline_build"]
@@ -971,12 +971,89 @@ def print_results(results: dict[str, Any], console: Any, path: Path | None = Non
 
 
 def markdown(results: dict[str, Any]) -> str:
-    """The same figures as a Markdown table (the README's Benchmark section)."""
+    """The same figures as a Markdown table (docs/performance.md)."""
     lines = ["| figure | value | target |", "| --- | ---: | --- |"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in summary_rows(results)]
     header, body = stage_rows(results)
     lines += ["", "| " + " | ".join(header) + " |", "| --- |" + " ---: |" * (len(header) - 1)]
     lines += ["| " + " | ".join(line) + " |" for line in body]
+    return "\n".join(lines)
+
+
+# --- history ----------------------------------------------------------------------------
+
+HISTORY_HEADER = (
+    "run (UTC)",
+    "commit",
+    "rows",
+    "copy / wire (bound)",
+    "full ingest",
+    "full build",
+    "full run",
+    "largest re-run (share)",
+    "`make run`",
+    "ingest peak",
+)
+
+
+def _rows_label(rows: int | None) -> str:
+    if rows is None:
+        return "-"
+    for size, suffix in ((1_000_000, "M"), (1_000, "k")):
+        if rows >= size and rows % size == 0:
+            return f"{rows // size}{suffix}"
+    return f"{rows:,}"
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f} s"
+
+
+def history_row(results: dict[str, Any]) -> tuple[str, ...]:
+    """The key figures of one recorded run, at its largest size: one row of the table."""
+    started = results.get("started_at") or ""
+    commit = (results.get("machine") or {}).get("git_commit") or "-"
+    commit = commit[:7] + ("+dirty" if commit.endswith("+dirty") else "")
+    size = (results.get("sizes") or [{}])[-1]
+    cpu = size.get("cpu") or {}
+    efficiency = _pct(size.get("ingest_efficiency"))
+    if cpu.get("efficiency_with_every_core_busy") is not None:
+        efficiency += f" ({_pct(cpu['efficiency_with_every_core_busy'])})"
+    incremental = results.get("incremental") or {}
+    reruns = incremental.get("reruns") or []
+    rerun = "-"
+    if reruns:
+        last = max(reruns, key=lambda r: r.get("changed_percent") or 0)
+        rerun = (
+            f"{last.get('changed_percent', 0):g}%: {_seconds(last.get('seconds'))} "
+            f"({_pct(last.get('share'))})"
+        )
+    return (
+        started[:16].replace("T", " "),
+        f"`{commit}`",
+        _rows_label(size.get("requested_rows")),
+        efficiency,
+        _seconds((size.get("ingest") or {}).get("seconds")),
+        _seconds((size.get("build") or {}).get("seconds")),
+        _seconds((incremental.get("full_run") or {}).get("seconds")),
+        rerun,
+        _seconds((results.get("make_run") or {}).get("seconds")),
+        _mib((size.get("ingest") or {}).get("max_rss_bytes")),
+    )
+
+
+def history_markdown(results_dir: Path | None = None) -> str:
+    """A Markdown table of every recorded run in ``bench/results/*.json``, oldest first:
+    the history lives in those files, and docs/performance.md shows this table of them
+    (``medallion bench --history``) rather than prose that would go stale."""
+    folder = results_dir or PROJECT_DIR / "bench" / "results"
+    runs = [json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))]
+    runs.sort(key=lambda results: results.get("started_at") or "")
+    lines = [
+        "| " + " | ".join(HISTORY_HEADER) + " |",
+        "| --- | --- | ---: |" + " ---: |" * (len(HISTORY_HEADER) - 3),
+    ]
+    lines += ["| " + " | ".join(history_row(results)) + " |" for results in runs]
     return "\n".join(lines)
 
 

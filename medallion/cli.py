@@ -212,8 +212,20 @@ def _numbers(text: str, kind: type) -> list:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import BenchFailed, BenchOptions, default_out, markdown, print_results, run_bench
+    from .bench import (
+        BenchFailed,
+        BenchOptions,
+        default_out,
+        history_markdown,
+        markdown,
+        print_results,
+        run_bench,
+    )
 
+    if args.history:
+        folder = Path(args.history_dir) if args.history_dir else None
+        console.print(history_markdown(folder), markup=False, soft_wrap=True)
+        return 0
     options = BenchOptions(
         rows=args.rows,
         changes=args.changes,
@@ -394,6 +406,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument(
         "--markdown", action="store_true", help="also print the figures as Markdown tables"
+    )
+    bench.add_argument(
+        "--history",
+        action="store_true",
+        help="print a Markdown table of the recorded runs (bench/results/*.json) and exit",
+    )
+    bench.add_argument(
+        "--history-dir",
+        metavar="DIR",
+        help="folder of results for --history (default bench/results)",
     )
     bench.set_defaults(func=cmd_bench)
     return parser

@@ -1,11 +1,11 @@
 """Deterministic demo data: two operational databases and a landing folder.
 
 The project needs source data that looks like the company's real sources
-(`spec/sources.md`) and that exercises every rule of `spec/gold.md`: archive/live
-overlap, zero dates, re-entered transactions, one customer under several ids,
-refunds, cancelled orders, orphan and null keys, rows for quarantine and messy
-landing files. Everything here is generated from `random.Random` seeded from
-`seed`, over fixed dates (2022-01-01..2024-12-31), so the same seed and scale give
+(`docs/contracts/sources.md`) and that exercises every rule of `docs/contracts/gold.md`:
+archive/live overlap, zero dates, re-entered transactions, one customer under several
+ids, refunds, cancelled orders, orphan and null keys, rows for quarantine and messy
+landing files. Everything here is generated from `random.Random` seeded from `seed`,
+over fixed dates (2022-01-01..2024-12-31), so the same seed and scale give
 byte-identical SQLite files and CSVs, and tests can assert exact behaviour.
 
 Rows are produced as a stream and written in chunks so that `scale=1000`
@@ -95,7 +95,7 @@ def _dt(ts: int) -> datetime:
 
 
 # --------------------------------------------------------------------------------------
-# Schema. Column names and order follow spec/sources.md exactly.
+# Schema. Column names and order follow docs/contracts/sources.md exactly.
 # --------------------------------------------------------------------------------------
 
 STATUSES = ("Shipped", "Resolved", "Cancelled", "On Hold", "Disputed", "In Process")

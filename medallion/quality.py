@@ -133,8 +133,8 @@ def load_layer(layer: str) -> LayerSpec:
 
 
 def dbt_vars() -> dict[str, Any]:
-    """The thresholds of spec/gold.md, as ``dbt_project.yml`` sets them (the dbt build
-    uses the same defaults: ``medallion build`` passes no ``--vars``)."""
+    """The thresholds of docs/contracts/gold.md, as ``dbt_project.yml`` sets them (the
+    dbt build uses the same defaults: ``medallion build`` passes no ``--vars``)."""
     import yaml
 
     project = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())

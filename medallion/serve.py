@@ -8,7 +8,7 @@ Power BI reads the gold layer three ways, in order of preference:
   (``medallion export``), written from either warehouse;
 * DuckDB's ODBC driver on the published marts file (``publish.published_path``),
   opened read-only: a run never writes that file in place, so a reader holding it open
-  never blocks the pipeline (see the docs' Power BI page).
+  never blocks the pipeline (see docs/powerbi.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-{#- Every row balances: `total_column` equals the sum of `part_columns` (spec rule 6,
+{#- Every row balances: `total_column` equals the sum of `part_columns` (gold rule 6,
     "rows in = rows out + duplicates removed + rows quarantined"). A null on either
     side is a failure, never a silent pass. Fails on every row that does not balance. -#}
 {% test reconciles(model, total_column, part_columns) -%}

@@ -1,7 +1,7 @@
 {#- Every row of a staged landing-file table with its verdict:
     `rejection_reason` (the first rule of `file_row_rules(entity)` it breaks, or null)
     and `file_rank` (1 for the row that wins its key: the newest file, by modification
-    time, then file name, then row; spec rule 4). Accepted rows have a rank. -#}
+    time, then file name, then row; gold rule 4). Accepted rows have a rank. -#}
 {% macro judge_file_rows(entity, relation, key) -%}
 with
 

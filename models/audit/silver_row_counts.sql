@@ -1,4 +1,4 @@
-{#- Spec rule 6, nothing disappears silently: for every silver table, the rows that
+{#- Gold rule 6, nothing disappears silently: for every silver table, the rows that
     came in, the rows that came out, the duplicates removed and the rows quarantined.
     Each count is measured on its own (duplicates as rows minus distinct keys, never
     as a remainder), so the test `rows_in = rows_out + duplicates_removed +

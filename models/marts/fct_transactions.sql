@@ -1,4 +1,5 @@
-{#- One row per accepted transaction line, with the business rules of spec/gold.md.
+{#- One row per accepted transaction line, with the business rules of
+    docs/contracts/gold.md.
     Cancelled lines are kept (`is_cancelled`); rows deleted at source or rejected to
     quarantine are not. Each line points at the customer and product version valid at
     its transaction time (the earliest version when it predates them all, the latest

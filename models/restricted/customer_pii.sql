@@ -1,7 +1,7 @@
 {#- The unmasked personal values of every customer version, keyed by the
     `customer_key` of `dim_customer`. The only place outside the raw, staging,
     intermediate and snapshot layers that holds them: the BI account is never granted
-    this schema (README, *Personal data*). -#}
+    this schema (docs/reliability-security.md). -#}
 with
 
 versions as (

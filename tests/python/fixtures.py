@@ -4,7 +4,7 @@ The tests state every source row explicitly, as Python dicts, and hand the same 
 the pipeline (through the files written here) and to ``oracle.py``. Nothing here
 computes an expected value: this module only writes rows the way the real sources hold
 them (MySQL-like column types, zero dates as text, CSVs with their own delimiters), so
-that the pipeline under test meets the shapes of ``spec/sources.md``.
+that the pipeline under test meets the shapes of ``docs/contracts/sources.md``.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from typing import Any
 Row = dict[str, Any]
 
 # The three tables the models read, with the columns and (SQLite spellings of the) MySQL
-# types of spec/sources.md. SQLite keeps the declared type names, which is what the
-# ingestion reflects: DECIMAL(p,s) arrives as a decimal, DATETIME as a timestamp, and
-# TINYINT(1) as an integer flag.
+# types of docs/contracts/sources.md. SQLite keeps the declared type names, which is
+# what the ingestion reflects: DECIMAL(p,s) arrives as a decimal, DATETIME as a
+# timestamp, and TINYINT(1) as an integer flag.
 CUSTOMER_COLUMNS: dict[str, str] = {
     "customer_id": "INTEGER PRIMARY KEY",
     "first_name": "VARCHAR(100)",

@@ -1,4 +1,5 @@
-"""An independent, pure-Python reading of ``spec/gold.md``, computed from raw source rows.
+"""An independent, pure-Python reading of ``docs/contracts/gold.md``, computed from raw
+source rows.
 
 The gold-rule tests compare the warehouse built by ``medallion run`` with what this
 module derives from the very rows the test wrote into the sources. It shares no code,

@@ -1,8 +1,9 @@
 """Tests of the demo generator against real files, real SQLite and a real MariaDB.
 
 The staging models are written against the edge cases this generator promises
-(spec/sources.md, spec/gold.md); these tests query the generated data for each of
-them, so a change to the generator that drops one fails here, not in a mart.
+(docs/contracts/sources.md, docs/contracts/gold.md); these tests query the generated
+data for each of them, so a change to the generator that drops one fails here, not in a
+mart.
 """
 
 from __future__ import annotations

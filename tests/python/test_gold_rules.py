@@ -1,4 +1,4 @@
-"""The gold contract (spec/gold.md), end to end, against an independent oracle.
+"""The gold contract (docs/contracts/gold.md), end to end, against an independent oracle.
 
 One hand-made scenario holds every edge case of the contract in a few dozen rows. It
 is written into two SQLite databases and a landing folder, ``medallion run`` builds the

@@ -63,7 +63,7 @@ def make_scenario(tmp: Path) -> Scenario:
 
 def measure_sources(scenario: Scenario) -> None:
     """Rows and money of every source table, read from the SQLite files; and the
-    transaction duplicates of spec rules 1-2 counted in Python: the archive/live
+    transaction duplicates of gold rules 1-2 counted in Python: the archive/live
     union's rows minus its distinct business keys (order#line, else the id)."""
     keys = set()
     union = 0

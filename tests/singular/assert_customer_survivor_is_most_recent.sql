@@ -1,4 +1,4 @@
-{#- Spec rule 3, recomputed: customers whose normalised valid email is the same are one
+{#- Gold rule 3, recomputed: customers whose normalised valid email is the same are one
     customer, and the survivor is the most recently updated record (a missing
     updated_at counting as the oldest; ties: live, then the lowest id). A customer
     without a valid email, or deleted at source, is its own survivor, and a survivor

@@ -1,4 +1,4 @@
-{#- Spec rule 5 on the customer dimension, read unmasked from
+{#- Gold rule 5 on the customer dimension, read unmasked from
     `restricted.customer_pii` (the country, not personal, from the mart): emails
     lower-cased and trimmed (and only plausible ones kept), names trimmed, phones
     reduced to digits with a leading + kept, countries as ISO 3166 alpha-2 codes of

@@ -1,4 +1,4 @@
-{#- Spec rule 6 and the history rules: every row of int_transactions_deduplicated ends
+{#- Gold rule 6 and the history rules: every row of int_transactions_deduplicated ends
     in exactly one place. A row with a rejection reason is in transactions_rejected and
     in no fact; a row hard-deleted in the live database is in no fact; every other row
     is in fct_transactions. Returns each row in the wrong place (or in none). An

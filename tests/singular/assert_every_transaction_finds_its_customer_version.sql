@@ -2,7 +2,7 @@
     beginning of time), so every historical transaction finds a version." Stated
     strictly: no line of fct_transactions predates the validity of the customer (or
     product) version it points at, so an as-of join (valid_from <= transaction_at <
-    valid_to) finds it too. A survivor of spec rule 3 inherits the transactions of
+    valid_to) finds it too. A survivor of gold rule 3 inherits the transactions of
     the ids merged into it, so its first version starts at the earliest created_at
     of the whole group (int_customers_merged.first_created_at). Returns each line
     that no version covers. An incremental build checks

@@ -1,4 +1,4 @@
-{#- Spec rule 1: a row with the same primary key in archive and live is one row; the
+{#- Gold rule 1: a row with the same primary key in archive and live is one row; the
     version with the latest updated_at wins, a zero or missing updated_at counts as the
     oldest, and on a tie the live row wins. Checked for customers and products: returns
     each kept row that another version of the same key beats. -#}

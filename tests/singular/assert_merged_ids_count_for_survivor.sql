@@ -1,4 +1,4 @@
-{#- Spec rule 3: every transaction of a merged id counts for the survivor, so
+{#- Gold rule 3: every transaction of a merged id counts for the survivor, so
     customer_id in every fact and mart is the survivor's id. Returns each row of
     fct_transactions, fct_refunds, customer_segments or top_customers whose
     customer_id is an id merged away in int_customer_id_map. -#}

@@ -1,4 +1,4 @@
-{#- Spec rule 4: a landing-file row that arrives twice (the same file landed twice, or
+{#- Gold rule 4: a landing-file row that arrives twice (the same file landed twice, or
     the same key in two files) is one row, and the newest file wins (by landing time,
     then file name, then the later record). For each file type, returns each kept row
     (file_rank = 1) that an accepted row of the same key in a newer file beats, and

@@ -1,4 +1,4 @@
-{#- Spec rules 1, 2 and 6 (nothing disappears silently): every row of
+{#- Gold rules 1, 2 and 6 (nothing disappears silently): every row of
     int_transactions_unioned is either the surviving row in
     int_transactions_deduplicated (same transaction_id and source database), or a
     duplicate whose transaction_id, or whose (order_number, order_line_number), has a

@@ -1,4 +1,4 @@
-{#- Spec rules 1 and 2: two transactions with the same (order_number,
+{#- Gold rules 1 and 2: two transactions with the same (order_number,
     order_line_number), in one database or across both, are one; the latest updated_at
     wins (missing = oldest), then live over archive, then the lowest transaction_id.
     Returns each surviving row of int_transactions_deduplicated that a row of

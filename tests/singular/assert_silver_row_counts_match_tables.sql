@@ -1,4 +1,4 @@
-{#- Spec rule 6, counted independently: each number of audit.silver_row_counts must be
+{#- Gold rule 6, counted independently: each number of audit.silver_row_counts must be
     what the tables themselves hold, not only balance (the generic test `reconciles`
     checks rows_in = rows_out + duplicates_removed + rows_quarantined).
     - transactions: in = int_transactions_unioned; quarantined = transactions_rejected;

@@ -1,4 +1,4 @@
-{#- Spec rule 3: customers whose normalised valid email is the same are one customer.
+{#- Gold rule 3: customers whose normalised valid email is the same are one customer.
     The survivor is the most recently updated record (ties: live, then the lowest id).
     Every customer_id maps to its survivor; a customer without a valid email, or
     deleted at source, is its own survivor. -#}

@@ -1,4 +1,4 @@
-{#- One row per customer_id (spec rule 1): the version with the latest `updated_at`
+{#- One row per customer_id (gold rule 1): the version with the latest `updated_at`
     wins, a zero or missing one counts as the oldest, and on a tie the live row wins. -#}
 with
 

@@ -1,4 +1,4 @@
-{#- One row per product_code (spec rule 1): latest `updated_at` wins, missing counts
+{#- One row per product_code (gold rule 1): latest `updated_at` wins, missing counts
     as the oldest, on a tie the live row wins. -#}
 with
 

@@ -1,4 +1,4 @@
-{#- One row per transaction (spec rules 1 and 2), each with its verdict: the rows of
+{#- One row per transaction (gold rules 1 and 2), each with its verdict: the rows of
     `int_transactions_ranked` that rank first for their business key. Rows that break
     a rule keep a `rejection_reason`; the fact takes the rest, the quarantine takes
     these. A view: a filter on that table's rows, cheap for every reader.

@@ -1,5 +1,5 @@
-{#- One row per transaction_id (spec rule 1), each with its verdict and its rank among
-    the transactions of its business key (spec rule 2): `int_transactions_deduplicated`
+{#- One row per transaction_id (gold rule 1), each with its verdict and its rank among
+    the transactions of its business key (gold rule 2): `int_transactions_deduplicated`
     is the rows ranked first.
 
     First one row per `transaction_id` (latest `updated_at`, live on a tie); then those
