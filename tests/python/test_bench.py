@@ -151,6 +151,8 @@ def test_build_throughput_growth_and_fixed_overhead(bench: dict) -> None:
         assert close(size["fixed_overhead_share"], baseline["seconds"] / build["seconds"])
         assert close(sum(build["stages"].values()), build["seconds"])
         assert set(build["stages"]) == set(BUILD_STAGES)
+        # the build published its marts, and said how long that took (medallion/publish.py)
+        assert 0 < build["stages"]["publish"] < build["seconds"]
         # a benchmark of a failing build would mislead: every node passed
         assert build["failures"] == []
         # every node type of the project ran
