@@ -575,8 +575,9 @@ def customer(customer_id: int, **changes: Any) -> dict[str, Any]:
 
 
 @case(
-    "negative quantity on a sale",
-    "quarantine `amount differs from quantity * unit_price`; in no fact",
+    "negative quantity with a positive amount (-2 x 10.00 = 20.00)",
+    "quarantine `amount differs from quantity * unit_price`; in no fact (no rule of"
+    " its own: a sign is judged only through the amount)",
     db_plant("transactions", transaction(NEW_ID + 1, quantity=-2)),
 )
 def _(runs: Runs) -> None:

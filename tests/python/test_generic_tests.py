@@ -252,3 +252,56 @@ def test_an_incremental_pass_counts_the_written_keys_over_every_row_on_mysql(
     env["MEDALLION_SCHEMA_PREFIX"] = mysql_prefix
     root = keyed_project(tmp_path / "project")
     assert clashes_found(root, env, "mysql", mysql_failures) == CLASHES_FOUND
+
+
+# --- scd2_one_current ------------------------------------------------------------------
+#
+# Versions of seven keys (valid_to 9999-12-31, the end of time, or null: open). Key 1 is
+# current on its open latest version, 6 deleted (all closed) with none current, 7 open
+# with a null end: all three pass. Key 2 is open with no current version, 3 deleted but
+# still current, 4 current twice, 5 current on a version that is not the latest.
+VERSION_ROWS = [
+    "version_key,valid_from,valid_to,is_current",
+    "1,2020-01-01,2021-01-01,false",
+    "1,2021-01-01,9999-12-31,true",
+    "2,2020-01-01,2021-01-01,false",
+    "2,2021-01-01,9999-12-31,false",
+    "3,2020-01-01,2021-01-01,false",
+    "3,2021-01-01,2022-01-01,true",
+    "4,2020-01-01,9999-12-31,true",
+    "4,2021-01-01,9999-12-31,true",
+    "5,2020-01-01,2021-01-01,true",
+    "5,2021-01-01,9999-12-31,false",
+    "6,2020-01-01,2021-01-01,false",
+    "7,2020-01-01,,true",
+]
+
+
+def versions_project(root: Path) -> Path:
+    scratch_project(
+        root,
+        "{version_key: integer, valid_from: timestamp, valid_to: timestamp, is_current: boolean}",
+    )
+    (root / "seeds" / "versions.csv").write_text("\n".join(VERSION_ROWS) + "\n")
+    (root / "seeds" / "_seeds.yml").write_text(
+        "version: 2\nseeds:\n  - name: versions\n    tests:\n"
+        "      - scd2_one_current:\n"
+        "          name: versions_one_current\n"
+        "          key_column: version_key\n"
+        "          current_column: is_current\n"
+        "          order_column: valid_from\n"
+        "          to_column: valid_to\n"
+    )
+    return root
+
+
+def test_scd2_one_current_wants_one_current_version_for_open_keys_and_none_for_closed_ones(
+    tmp_path: Path,
+) -> None:
+    env = pipeline_env(tmp_path, "", "", "")
+    result, outcomes = dbt_build(versions_project(tmp_path / "project"), env, "duckdb")
+    (outcome,) = outcomes.values()
+    columns, rows = duckdb_failures(env, outcome["compiled_code"])
+    keys = {row[columns.index("version_key")] for row in rows}
+    assert keys == {2, 3, 4, 5}, (rows, result.stdout[-3000:])
+    assert outcome["failures"] == len(rows) == 4

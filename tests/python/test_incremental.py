@@ -634,9 +634,39 @@ def test_a_whole_build_that_did_not_finish_is_followed_by_a_whole_build(built):
 
 @pytest.mark.slow
 def test_a_build_after_an_archive_change_is_whole(built):
+    """Archive edits that keep every count, sum and text length (a territory rewritten
+    to another of the same length, two lines' customers swapped) reach raw, the build
+    is whole, and the fact shows the new values."""
     sources, env, _ = built
+    warehouse = env["MEDALLION_DUCKDB_PATH"]
+    in_fact = (  # archive lines that reach the fact (not beaten by a live line)
+        "select transaction_id, customer_id from raw_archive.transactions where {}"
+        " and transaction_id in (select transaction_id from marts.fct_transactions"
+        " where source_system = 'archive') order by 1"
+    )
+    (edited, _), *_ = query(warehouse, in_fact.format("territory = 'APAC'"))
+    lines = query(warehouse, in_fact.format("customer_id is not null"))
+    (first, customer), (second, other) = next(
+        (a, b) for a, b in zip(lines, lines[1:], strict=False) if a[1] != b[1]
+    )
     with sqlite3.connect(sources / "archive.sqlite") as conn:
-        conn.execute("update transactions set territory = 'EMEA' where rowid = 1")
+        conn.execute(
+            "update transactions set territory = 'EMEA' where transaction_id = ?", (edited,)
+        )
+        conn.execute(
+            "update transactions set customer_id = case transaction_id when ? then ? else ? end"
+            " where transaction_id in (?, ?)",
+            (first, other, customer, first, second),
+        )
     run_cli(["ingest"], env)
-    build = run_cli(["build"], env)
-    assert "Incremental build" not in build.stdout
+    raw = "select {} from raw_archive.transactions where transaction_id = {}"
+    assert query(warehouse, raw.format("territory", edited)) == [("EMEA",)]
+    assert query(warehouse, raw.format("customer_id", first)) == [(other,)]
+    assert query(warehouse, raw.format("customer_id", second)) == [(customer,)]
+
+    build = " ".join(run_cli(["build"], env).stdout.split())
+    _whole_and_tested(warehouse, build)
+    fact = "select {} from marts.fct_transactions where transaction_id = {}"
+    assert query(warehouse, fact.format("territory", edited)) == [("EMEA",)]
+    assert query(warehouse, fact.format("source_customer_id", first)) == [(other,)]
+    assert query(warehouse, fact.format("source_customer_id", second)) == [(customer,)]

@@ -170,10 +170,11 @@ def test_data_docs_are_written_beside_the_warehouse(clean_run):
 @pytest.mark.mysql
 def test_validate_checks_one_layer_and_opens_its_docs(clean_run):
     env, _ = clean_run
+    index = Path(env["MEDALLION_DUCKDB_PATH"]).parent / "data_docs" / "index.html"
+    index.unlink()  # the run wrote one: the page read below must be this command's
     result = run_cli(["validate", "--layer", "gold", "--open"], env)
     assert "Data quality: gold" in result.stdout
     assert "Data quality: raw" not in result.stdout
-    index = Path(env["MEDALLION_DUCKDB_PATH"]).parent / "data_docs" / "index.html"
     assert index.as_uri() in result.stdout.replace("\n", "")
     assert "gold.fct_transactions" in index.read_text()
 
@@ -207,6 +208,7 @@ def test_validation_talks_to_no_one_and_writes_only_its_docs(clean_run, monkeypa
         return {p for p in tmp.rglob("*") if docs not in p.parents and p.is_file()}
 
     project_before = {p.name for p in PROJECT_DIR.iterdir()}
+    (docs / "index.html").unlink(missing_ok=True)  # an earlier run's page proves nothing
     before = files()
     from medallion.quality import validate_layer
 
@@ -229,7 +231,12 @@ def test_a_critical_failure_stops_the_run_before_dbt_build(runs):
     failure = in_one_line(run.output).split("Failed:")[1]
     assert "raw_live.transactions" in failure
     assert "expect_column_values_to_be_in_set(status)" in failure
-    assert "3 of 1,122 rows bad" in failure
+    with sqlite3.connect(run.demo / "live.sqlite") as conn:
+        rows, bad = conn.execute(
+            "select count(*), sum(status = 'Lost') from transactions"
+        ).fetchone()
+    assert bad == 3
+    assert f"{bad} of {rows:,} rows bad" in failure
     assert "'Lost'" in failure
     assert "dbt build did not run" in failure
     assert "dbt build (" not in run.output

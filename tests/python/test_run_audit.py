@@ -409,6 +409,17 @@ def test_on_mysql_the_audit_is_written_beside_dbts_and_a_warning_lets_the_run_fi
             silver = {row["silver_table"]: row for row in cursor.fetchall()}
             cursor.execute(f"select count(*) as n from `{module_prefix}raw_live`.`transactions`")
             live_rows = cursor.fetchone()["n"]
+            # counted here from the tables, not read from what the code under test wrote
+            cursor.execute(
+                f"select count(*) as n from `{module_prefix}quarantine`.`transactions_rejected`"
+            )
+            quarantined = cursor.fetchone()["n"]
+            cursor.execute(
+                "select count(*) - count(distinct trim(product_code)) as n from ("
+                f" select product_code from `{module_prefix}raw_archive`.`products` union all"
+                f" select product_code from `{module_prefix}raw_live`.`products`) as products"
+            )
+            product_duplicates = cursor.fetchone()["n"]
     finally:
         conn.close()
     assert run["status"] == "ok" and run["target"] == "mysql"
@@ -420,6 +431,10 @@ def test_on_mysql_the_audit_is_written_beside_dbts_and_a_warning_lets_the_run_fi
     # the ingest before it wrote no audit: this run has no history, so no anomaly
     assert not any(row["is_anomaly"] for row in tables.values() if row["layer"] == "raw")
     assert len(silver) == 6
+    transactions = tables["intermediate.int_transactions_deduplicated"]
+    assert transactions["rows_quarantined"] == quarantined > 0
+    products = tables["intermediate.int_products_deduplicated"]
+    assert products["rows_deduplicated"] == product_duplicates > 0
     for name, counts in silver.items():
         row = tables[f"intermediate.{name}"]
         assert row["rows_deduplicated"] == counts["duplicates_removed"], name

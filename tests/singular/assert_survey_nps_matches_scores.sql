@@ -1,8 +1,9 @@
 {#- gold.md, survey_monthly: per calendar month of submission and channel, responses
     counts the silver responses (file_rank = 1: newest file wins, rejected rows out),
-    and nps = percent of promoters (9-10) minus percent of detractors (0-6), within
-    -100..100. Recomputed from the scores (to the cent the mart stores); returns each
-    disagreeing month and channel. -#}
+    avg_satisfaction is their average satisfaction, and nps = percent of promoters
+    (9-10) minus percent of detractors (0-6), within -100..100. Recomputed from the
+    scores (to the cent the mart stores) for every month and channel of either side:
+    returns each month and channel missing from one side or disagreeing. -#}
 with
 
 responses as (
@@ -21,31 +22,58 @@ per_month as (
         coalesce(channel, 'unknown') as channel,
         count(*) as responses,
         sum(case when nps_score >= 9 then 1 else 0 end) as promoters,
-        sum(case when nps_score <= 6 then 1 else 0 end) as detractors
+        sum(case when nps_score <= 6 then 1 else 0 end) as detractors,
+        1.0 * sum(satisfaction) / count(satisfaction) as avg_satisfaction
     from responses
     group by 1, 2, 3
+),
+
+months as (
+    select
+        year_number,
+        month_number,
+        channel
+    from per_month
+    union
+    select
+        year_number,
+        month_number,
+        channel
+    from survey_monthly
+),
+
+compared as (
+    select
+        months.year_number,
+        months.month_number,
+        months.channel,
+        per_month.responses as expected_responses,
+        survey_monthly.responses,
+        100.0 * (per_month.promoters - per_month.detractors) / per_month.responses
+            as expected_nps,
+        survey_monthly.nps,
+        per_month.avg_satisfaction as expected_avg_satisfaction,
+        survey_monthly.avg_satisfaction
+    from months
+    left join per_month
+        on
+            months.year_number = per_month.year_number
+            and months.month_number = per_month.month_number
+            and months.channel = per_month.channel
+    left join survey_monthly
+        on
+            months.year_number = survey_monthly.year_number
+            and months.month_number = survey_monthly.month_number
+            and months.channel = survey_monthly.channel
 )
 
-select
-    survey_monthly.year_number,
-    survey_monthly.month_number,
-    survey_monthly.channel,
-    per_month.responses as expected_responses,
-    survey_monthly.responses,
-    100.0 * (per_month.promoters - per_month.detractors) / per_month.responses
-        as expected_nps,
-    survey_monthly.nps
-from survey_monthly
-left join per_month
-    on
-        survey_monthly.year_number = per_month.year_number
-        and survey_monthly.month_number = per_month.month_number
-        and survey_monthly.channel = per_month.channel
+select * from compared
 where
-    per_month.responses is null
-    or survey_monthly.responses <> per_month.responses
-    or survey_monthly.nps is null
-    or abs(
-        survey_monthly.nps
-        - 100.0 * (per_month.promoters - per_month.detractors) / per_month.responses
-    ) > 0.0050001  -- half a hundredth of rounding, and the float noise of this side
+    expected_responses is null
+    or responses is null
+    or responses <> expected_responses
+    or nps is null
+    -- half a hundredth of rounding, and the float noise of this side
+    or abs(nps - expected_nps) > 0.0050001
+    or (avg_satisfaction is null) <> (expected_avg_satisfaction is null)
+    or abs(avg_satisfaction - expected_avg_satisfaction) > 0.0050001

@@ -1,7 +1,8 @@
 {#- gold.md, quarantine, both ways: every line of fct_transactions passes the rules (a
     non-zero quantity, an amount, |amount - quantity * unit_price| <= var
     `amount_tolerance`), and every row of transactions_rejected breaks the rule its
-    reason names. Returns each row on the wrong side. -#}
+    reason names (a NULL where the rule needs a value does not). Returns each row on the
+    wrong side. -#}
 with
 
 transactions as (
@@ -38,18 +39,21 @@ rejections_without_cause as (
         unit_price,
         amount
     from rejected
-    where not (
-        (reason = 'zero quantity' and quantity = 0)
-        or (reason = 'null amount' and amount is null)
-        or (
-            reason = 'null quantity or unit price'
-            and (quantity is null or unit_price is null)
-        )
-        or (
-            reason = 'amount differs from quantity * unit_price'
-            and abs(amount - quantity * unit_price) > {{ var("amount_tolerance") }}
-        )
-    )
+    -- a case, not `not (...)`: a rule on a NULL is unknown, and must count as broken
+    where
+        case
+            when reason = 'zero quantity' and quantity = 0 then 1
+            when reason = 'null amount' and amount is null then 1
+            when
+                reason = 'null quantity or unit price'
+                and (quantity is null or unit_price is null)
+                then 1
+            when
+                reason = 'amount differs from quantity * unit_price'
+                and abs(amount - quantity * unit_price) > {{ var("amount_tolerance") }}
+                then 1
+            else 0
+        end = 0
 )
 
 select * from facts_breaking_a_rule
