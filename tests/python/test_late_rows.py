@@ -12,11 +12,12 @@ than raw). The settings' parsing is tested here too.
 from __future__ import annotations
 
 import datetime as dt
+import tomllib
 from pathlib import Path
 
 import pymysql
 import pytest
-from pipeline_helpers import MYSQL, pipeline_env, query, run_cli, summary_counts
+from pipeline_helpers import MYSQL, PROJECT_DIR, pipeline_env, query, run_cli, summary_counts
 
 from ingestion.pipelines import key_check_due, key_check_every_days, live_lag
 from medallion.demo import generate_demo
@@ -128,8 +129,15 @@ def test_the_live_settings_come_from_the_environment_and_bad_ones_are_named(
 ) -> None:
     monkeypatch.delenv("SOURCES__LIVE__LAG", raising=False)
     monkeypatch.delenv("SOURCES__LIVE__KEY_CHECK_EVERY_DAYS", raising=False)
-    assert live_lag() == (3600.0, "default")
-    assert key_check_every_days() == (7.0, "default")
+    configured = tomllib.loads((PROJECT_DIR / ".dlt" / "config.toml").read_text())["sources"]
+    assert live_lag() == (
+        parse_duration(configured["live"]["lag"]),
+        ".dlt/config.toml sources.live.lag",
+    )
+    assert key_check_every_days() == (
+        configured["live"]["key_check_every_days"],
+        ".dlt/config.toml sources.live.key_check_every_days",
+    )
     monkeypatch.setenv("SOURCES__LIVE__LAG", "2h")
     monkeypatch.setenv("SOURCES__LIVE__KEY_CHECK_EVERY_DAYS", "0")
     assert live_lag() == (7200.0, "SOURCES__LIVE__LAG")
