@@ -356,10 +356,11 @@ def ingest_live(
         if full_refresh:
             for resource in resources:
                 resource.apply_hints(write_disposition="replace")
-        reports: dict[str, TableReport] = {}
         started = dt.datetime.now(dt.UTC)
+        if first_copy:  # a whole copy (the first one, or a full refresh) is a key check
+            resources.append(sql_sources.key_check_resource(started))
+        reports: dict[str, TableReport] = {}
         _run_pipeline(pipeline, resources, reports, progress)
-        # a whole copy is a full key check; so is the first copy into a new warehouse
         every_table = not first_copy and key_check_due(last_check, every_days, started)
         progress(
             "comparing every live table's keys with raw (key_check_every_days)"
@@ -374,7 +375,7 @@ def ingest_live(
         if found.to_load:
             progress(f"loading by key the rows missing from raw in {', '.join(found.to_load)}")
             more += sql_sources.keyed_resources(engine, found.to_load, *_backend("live"))
-        if every_table or first_copy:
+        if every_table:
             more.append(sql_sources.key_check_resource(started))
         if more:
             by_key: dict[str, TableReport] = {}

@@ -892,7 +892,6 @@ def print_status(target: str, limit: int, console: Any) -> bool:
         ("layer", "layer"),
         ("extracted", "rows_extracted"),
         ("loaded", "rows_loaded"),
-        ("recovered", "rows_recovered"),
         ("rows", "table_rows"),
         ("deduplicated", "rows_deduplicated"),
         ("quarantined", "rows_quarantined"),
