@@ -13,6 +13,7 @@ crashed run had extracted but not loaded is always safe.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 import warnings
@@ -32,7 +33,9 @@ from medallion.settings import (
     MySQLWarehouse,
     SourceSettings,
     check_target,
+    configured_number,
     describe_warehouse,
+    parse_duration,
     raw_schema,
     redact,
     schema_prefix,
@@ -59,6 +62,7 @@ class TableReport:
     loaded: int = 0
     seconds: float = 0.0
     note: str = ""
+    recovered: int = 0  # live rows that arrived late, loaded by the window or by key
 
 
 Progress = Callable[[str], None]
@@ -215,6 +219,54 @@ def _backend(name: str) -> tuple[str, int]:
     return backend, int(_config(f"sources.{name}.chunk_size", 100_000))
 
 
+DEFAULT_LIVE_LAG = "1h"
+MAX_LIVE_LAG_DAYS = 366
+DEFAULT_KEY_CHECK_EVERY_DAYS = 7.0
+MAX_KEY_CHECK_EVERY_DAYS = 3650.0
+
+
+def live_lag() -> tuple[float, str]:
+    """The look-back window of the live tables in seconds, and where it came from:
+    ``SOURCES__LIVE__LAG``, else ``[sources.live] lag`` in ``.dlt/config.toml``, else one
+    hour. A duration: ``1h``, ``30m``, ``2d``, ``1h30m`` or a number of seconds; 0 turns
+    the window off."""
+    seconds, origin = configured_number(
+        "SOURCES__LIVE__LAG",
+        "sources.live.lag",
+        parse_duration,
+        parse_duration(DEFAULT_LIVE_LAG),
+        "a duration such as 1h, 30m, 2d or a number of seconds",
+    )
+    if seconds > MAX_LIVE_LAG_DAYS * 86_400:
+        raise ConfigError(f"{origin} must be at most {MAX_LIVE_LAG_DAYS} days, got {seconds:g} s")
+    return seconds, origin
+
+
+def key_check_every_days() -> tuple[float, str]:
+    """How many days may pass between two comparisons of every live table's keys with
+    raw's, and where that came from: ``SOURCES__LIVE__KEY_CHECK_EVERY_DAYS``, else
+    ``[sources.live] key_check_every_days`` in ``.dlt/config.toml``, else 7; 0 compares
+    them on every run."""
+    days, origin = configured_number(
+        "SOURCES__LIVE__KEY_CHECK_EVERY_DAYS",
+        "sources.live.key_check_every_days",
+        float,
+        DEFAULT_KEY_CHECK_EVERY_DAYS,
+    )
+    if not 0 <= days <= MAX_KEY_CHECK_EVERY_DAYS:  # also refuses nan and inf
+        raise ConfigError(
+            f"{origin} must be 0 (every run) or a number of days up to "
+            f"{MAX_KEY_CHECK_EVERY_DAYS:g}, got {days!r}"
+        )
+    return days, origin
+
+
+def key_check_due(last: dt.datetime | None, every_days: float, now: dt.datetime) -> bool:
+    """Whether this run compares every live table's keys: none recorded, or the last
+    comparison began ``every_days`` ago or more (0: every run)."""
+    return last is None or now - last >= dt.timedelta(days=every_days)
+
+
 class ArchiveFingerprints:
     """The archive tables' fingerprints, taken in a thread while the other pipelines run.
 
@@ -279,36 +331,77 @@ def ingest_archive(
 def ingest_live(
     settings: SourceSettings, full_refresh: bool, progress: Progress, target: str = "duckdb"
 ) -> list[TableReport]:
-    """Copy what changed in the live database since the last run (by ``updated_at``),
-    then record the rows deleted at source."""
+    """Copy what changed in the live database since the last run (by ``updated_at``, with
+    the look-back window ``live_lag``), then compare keys with raw: record the rows
+    deleted at source and load the rows the cursor missed (``sql_sources.compare_keys``;
+    every table's keys every ``key_check_every_days``)."""
+    lag, _ = live_lag()  # bad settings fail before anything is read
+    every_days, _ = key_check_every_days()
     with _database("live", settings.live_url, target) as (engine, tables, pipeline):
         if full_refresh:
             pipeline.drop()  # start the cursors over; replace drops rows deleted at source
         else:
             _fresh_from_warehouse(pipeline)
+        first_copy = full_refresh or not pipeline.state.get("sources")
+        last_check = sql_sources.last_key_check(pipeline.state)
+        late: dict[str, int] = {}
         resources = sql_sources.live_resources(
             engine,
             tables,
             *_backend("live"),
             _config("sources.live.incremental_column", "updated_at"),
+            lag=lag,
+            late=late,
         )
         if full_refresh:
             for resource in resources:
                 resource.apply_hints(write_disposition="replace")
+        started = dt.datetime.now(dt.UTC)
+        if first_copy:  # a whole copy (the first one, or a full refresh) is a key check
+            resources.append(sql_sources.key_check_resource(started))
         reports: dict[str, TableReport] = {}
         _run_pipeline(pipeline, resources, reports, progress)
-        progress("looking for rows deleted in live")
+        every_table = not first_copy and key_check_due(last_check, every_days, started)
+        progress(
+            "comparing every live table's keys with raw (key_check_every_days)"
+            if every_table
+            else "looking for rows deleted in live or missing from raw"
+        )
         with pipeline.sql_client() as client:
-            tombstones = sql_sources.detect_deletions(engine, client, tables)
-        if tombstones:
-            deleted: dict[str, int] = {}
-            for tombstone in tombstones:
-                sign = 1 if tombstone["is_deleted"] else -1
-                deleted[tombstone["table_name"]] = deleted.get(tombstone["table_name"], 0) + sign
-            _run_pipeline(pipeline, [sql_sources.deletions_resource(tombstones)], {}, progress)
-            for table, count in deleted.items():
+            found = sql_sources.compare_keys(engine, client, tables, every_table)
+        more: list[Any] = []
+        if found.tombstones:
+            more.append(sql_sources.deletions_resource(found.tombstones))
+        if found.to_load:
+            progress(f"loading by key the rows missing from raw in {', '.join(found.to_load)}")
+            more += sql_sources.keyed_resources(engine, found.to_load, *_backend("live"))
+        if every_table:
+            more.append(sql_sources.key_check_resource(started))
+        if more:
+            by_key: dict[str, TableReport] = {}
+            _run_pipeline(pipeline, more, by_key, progress)
+            for table, extra in by_key.items():
                 if table in reports:
-                    reports[table].note = f"{count:+d} deleted at source"
+                    reports[table].extracted += extra.extracted
+                    reports[table].loaded += extra.loaded
+                    reports[table].seconds += extra.seconds
+        deleted: dict[str, int] = {}
+        for tombstone in found.tombstones:
+            sign = 1 if tombstone["is_deleted"] else -1
+            deleted[tombstone["table_name"]] = deleted.get(tombstone["table_name"], 0) + sign
+        for table, report in reports.items():
+            notes = []
+            if table in deleted:
+                notes.append(f"{deleted[table]:+d} deleted at source")
+            report.recovered = late.get(table, 0) + found.late.get(table, 0)
+            if report.recovered:
+                notes.append(
+                    f"{report.recovered:,} late row(s) recovered: {late.get(table, 0):,} in the "
+                    f"look-back window, {found.late.get(table, 0):,} by key"
+                )
+            if table in found.compared and every_table:
+                notes.append("keys compared")
+            report.note = "; ".join(notes)
         return list(reports.values())
 
 

@@ -18,7 +18,11 @@ What this module adds is what MySQL's history makes necessary:
 * the live database is incremental on ``updated_at`` and merged on its primary key; a
   row changed without moving past the last ``updated_at`` is still loaded, a row
   without an ``updated_at`` (a zero date) only when it changed, and a table without a
-  primary key is replaced only when it changed.
+  primary key is replaced only when it changed;
+* a live row that arrives late (its ``updated_at`` behind the last one loaded) is loaded
+  by the next run when it lies within the look-back window (``lag``), or else when the
+  key comparison finds its key missing from raw (``compare_keys``: when the counts
+  differ, and periodically for every table).
 """
 
 from __future__ import annotations
@@ -389,6 +393,7 @@ def _connectorx_loader_class() -> type:
         def load_rows(self, backend_kwargs: dict[str, Any] | None = None) -> Iterable[Any]:
             if not all(connectorx_reads(column.type) for column in self.table.columns):
                 READ_WITH[self.table.name] = "pyarrow"
+                where = getattr(self.query_adapter_callback, "where", None)
                 fallback = TableLoader(
                     self.engine,
                     "pyarrow",
@@ -396,7 +401,11 @@ def _connectorx_loader_class() -> type:
                     self.columns,
                     chunk_size=self.chunk_size,
                     incremental=self.incremental,
-                    query_adapter_callback=_mysql_query_adapter,
+                    query_adapter_callback=(
+                        _mysql_query_adapter
+                        if where is None
+                        else _with_where(_mysql_query_adapter, where)
+                    ),
                     limit=self.limit,
                 )
                 yield from fallback.load_rows(backend_kwargs)
@@ -480,15 +489,26 @@ def resolve_backend(backend: str, engine: Engine) -> str:
     return backend
 
 
-def _sql_database(engine: Engine, tables: list[str], backend: str, chunk_size: int) -> Any:
+def _sql_database(
+    engine: Engine,
+    tables: list[str],
+    backend: str,
+    chunk_size: int,
+    where: Any = None,
+) -> Any:
     """dlt's ``sql_database`` source with this module's adapters and, for connectorx,
-    its table loader."""
+    its table loader. ``where(table)``, if given, returns a condition every query of
+    the source adds to its filter (``keyed_resources``)."""
     backend = resolve_backend(backend, engine)
     adapters = _adapters(engine)
     extra: dict[str, Any] = {}
     if backend == "connectorx":
         adapters["query_adapter_callback"] = _connectorx_query_adapter
         extra["table_loader_class"] = _connectorx_loader_class()
+    if where is not None:
+        adapters["query_adapter_callback"] = _with_where(
+            adapters.get("query_adapter_callback"), where
+        )
     return sql_database(
         engine,
         table_names=tables,
@@ -498,6 +518,19 @@ def _sql_database(engine: Engine, tables: list[str], backend: str, chunk_size: i
         **adapters,
         **extra,
     )
+
+
+def _with_where(adapt: Any, where: Any) -> Any:
+    """A query adapter: ``adapt`` (if any), then ``where(table)`` added to the filter.
+    It keeps ``where``, so connectorx's fallback to pyarrow applies it too."""
+
+    def filtered(query: Any, table: sa.Table, incremental: Any = None, engine: Any = None) -> Any:
+        if adapt is not None:
+            query = adapt(query, table, incremental, engine)
+        return query.where(where(table))
+
+    filtered.where = where  # type: ignore[attr-defined]
+    return filtered
 
 
 def _adapters(engine: Engine) -> dict[str, Any]:
@@ -701,6 +734,8 @@ def live_resources(
     chunk_size: int,
     cursor: str = "updated_at",
     previous_fingerprints: dict[str, str] | None = None,
+    lag: float = 0.0,
+    late: dict[str, int] | None = None,
 ) -> list[Any]:
     """Live tables: incremental on ``cursor`` and merged on the primary key.
 
@@ -714,6 +749,13 @@ def live_resources(
     key, so a row updated without moving its ``updated_at`` past the last value (same
     second, or a clock that did not advance) would be dropped for good. The hash here is
     of the whole row instead: an unchanged row is still skipped, a changed one is loaded.
+
+    With a ``lag`` (seconds, a datetime cursor), each run re-reads ``cursor >= last value
+    - lag`` instead (dlt's incremental ``lag``), so a row that arrived late with a cursor
+    inside that window behind the last value is loaded too. dlt drops no row of a lagged
+    range (its boundary deduplication is off with a lag), so ``LookBackWindow`` does it:
+    a row read by the last run as it is now is skipped, the window costs reads, not
+    loads. ``late`` counts, per table, the rows behind the last value it let through.
     """
     if not tables:
         return []
@@ -725,9 +767,12 @@ def live_resources(
     if previous_fingerprints is None:
         previous_fingerprints = _active_pipeline_fingerprints() if keyless else {}
     resources = []
+    column_types = {
+        t: {c["name"]: c["type"] for c in inspector.get_columns(t)} for t in source.resources
+    }
     for name, resource in source.resources.items():
         resource.apply_hints(schema_contract=SCHEMA_CONTRACT)
-        columns = [c["name"] for c in inspector.get_columns(name)]
+        columns = list(column_types[name])
         primary_key = keys[name]
         if not primary_key:
             if previous_fingerprints.get(name) == fingerprints[name]:
@@ -735,6 +780,8 @@ def live_resources(
                 continue
             resource.apply_hints(write_disposition="replace")
         elif cursor in columns:
+            # a lag is in seconds for a datetime cursor only (dlt: days for a date)
+            lagged = lag > 0 and isinstance(column_types[name][cursor], sa.types.DateTime)
             resource.apply_hints(
                 write_disposition="merge",
                 primary_key=primary_key,
@@ -742,13 +789,19 @@ def live_resources(
                     cursor,
                     on_cursor_value_missing="include",
                     primary_key=tuple(columns),  # dedup the boundary on content, not key
+                    lag=lag if lagged else None,
                 ),
             )
             undated = UndatedRows(name, cursor)
+            window = LookBackWindow(name, cursor, lag, late if late is not None else {})
             if backend == "sqlalchemy":  # rows as dicts
                 resource.add_filter(undated.keep_row)
+                if lagged:
+                    resource.add_filter(window.keep_row)
             else:  # Arrow tables (a pandas frame passes unfiltered)
                 resource.add_map(undated.filter_table)
+                if lagged:
+                    resource.add_map(window.filter_table)
         else:
             resource.apply_hints(write_disposition="merge", primary_key=primary_key)
         resources.append(resource)
@@ -807,6 +860,146 @@ class UndatedRows:
         return item if item.num_rows else None
 
 
+LOOK_BACK = "look_back"
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROS = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 0}  # 0: divide by 1,000
+
+
+def cursor_micros(value: Any) -> int | None:
+    """A datetime cursor value as microseconds since the epoch (a naive one is UTC, as
+    dlt reads it), None for anything else."""
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if not isinstance(value, dt.datetime):
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    delta = value - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _arrow_micros(column: Any) -> Any | None:
+    """An Arrow timestamp column as int64 microseconds since the epoch (None: not one)."""
+    if not pa.types.is_timestamp(column.type):
+        return None
+    values = pc.cast(column, pa.int64())
+    factor = _MICROS[column.type.unit]
+    if factor == 0:
+        return pc.divide(values, 1_000)
+    return values if factor == 1 else pc.multiply(values, factor)
+
+
+class LookBackWindow:
+    """Skips the rows of the look-back window that the last run read as they are now.
+
+    dlt re-reads ``cursor >= last value - lag`` on every run and, with a lag, does not
+    deduplicate that range. This filter keeps, in the resource state, a hash of the
+    whole row of every row read whose cursor lies within the lag behind the newest
+    cursor value read (``rows``: [cursor in µs, hash]), with that newest value
+    (``top``) and the cursor value from which the list is complete (``covered_from``).
+    On the next run a row whose hash is in that list is dropped (read, not loaded
+    again); a new or changed row is loaded. A row loaded with a cursor behind the last
+    run's ``top``, but inside the window it had covered, arrived late: it is counted
+    in ``late[resource]``. Only rows whose cursor is not after the last ``top`` can
+    have been read before, and only those within the lag of the newest value are
+    remembered, so hashing costs the window, not the table. Rows without a cursor
+    value are ``UndatedRows``' concern and pass.
+    """
+
+    def __init__(self, resource_name: str, cursor: str, lag: float, late: dict[str, int]) -> None:
+        self.resource_name = resource_name
+        self.cursor = cursor
+        self.lag = int(lag * 1_000_000)
+        self.late = late
+        self.state: dict[str, Any] | None = None
+        self.previous: set[str] = set()
+        self.last_top: int | None = None  # the last run's newest cursor value
+        self.late_from: int | None = None  # from where the last run's list was complete
+        self.rows: list[list[Any]] = []
+        self.prune_at = 4096
+
+    def _start(self) -> dict[str, Any]:
+        if self.state is None:
+            resource_state = dlt.current.resource_state(self.resource_name)
+            saved = resource_state.get(LOOK_BACK) or {}
+            self.previous = {digest for _, digest in saved.get("rows", [])}
+            self.last_top = saved.get("top")
+            self.late_from = saved.get("covered_from")
+            self.state = {"top": self.last_top, "covered_from": None, "rows": self.rows}
+            resource_state[LOOK_BACK] = self.state
+        return self.state
+
+    def _raise_top(self, value: int | None) -> None:
+        state = self._start()
+        if value is not None and (state["top"] is None or value > state["top"]):
+            state["top"] = value
+        if state["top"] is not None:
+            state["covered_from"] = state["top"] - self.lag
+
+    def _needs_hash(self, micros: int) -> bool:
+        """Whether the row may have been read last run, or is to be remembered."""
+        state = self._start()
+        could_be_known = self.last_top is not None and micros <= self.last_top
+        return could_be_known or micros >= state["covered_from"]
+
+    def _judge(self, micros: int, row: dict[str, Any]) -> bool:
+        """Remember the row if it is in the window; True to load it."""
+        digest = _row_digest(row)
+        if micros >= self.state["covered_from"]:  # type: ignore[index]
+            self.rows.append([micros, digest])
+        if digest in self.previous:
+            return False
+        if self.late_from is not None and self.late_from <= micros < self.last_top:  # type: ignore[operator]
+            self.late[self.resource_name] = self.late.get(self.resource_name, 0) + 1
+        return True
+
+    def _prune(self) -> None:
+        if len(self.rows) > self.prune_at:
+            floor = self.state["covered_from"]  # type: ignore[index]
+            self.rows[:] = [pair for pair in self.rows if pair[0] >= floor]
+            self.prune_at = max(4096, 2 * len(self.rows))
+
+    def keep_row(self, row: dict[str, Any]) -> bool:
+        micros = cursor_micros(row.get(self.cursor))
+        if micros is None:
+            return True
+        self._raise_top(micros)
+        keep = not self._needs_hash(micros) or self._judge(micros, row)
+        self._prune()
+        return keep
+
+    def filter_table(self, item: Any) -> Any:
+        if not isinstance(item, pa.Table | pa.RecordBatch) or self.cursor not in item.schema.names:
+            return item
+        micros = _arrow_micros(item.column(self.cursor))
+        if micros is None:
+            return item
+        self._raise_top(pc.max(micros).as_py())
+        state = self.state
+        assert state is not None
+        if state["covered_from"] is None:  # every cursor value is null
+            return item
+        needs = pc.greater_equal(micros, state["covered_from"])
+        if self.last_top is not None:
+            needs = pc.or_(needs, pc.less_equal(micros, self.last_top))
+        indices = pc.indices_nonzero(pc.fill_null(needs, False)).to_pylist()
+        if not indices:
+            return item
+        picked = item.take(pa.array(indices))
+        cursors = pc.take(micros, pa.array(indices)).to_pylist()
+        keep = [True] * item.num_rows
+        for index, at, row in zip(indices, cursors, picked.to_pylist(), strict=True):
+            keep[index] = self._judge(at, row)
+        self._prune()
+        if all(keep):
+            return item
+        item = item.filter(pa.array(keep))
+        return item if item.num_rows else None
+
+
 def _active_pipeline_fingerprints() -> dict[str, str]:
     """The fingerprints in the state of the active pipeline (the one being run), if any."""
     from dlt.common.configuration.container import Container
@@ -829,7 +1022,7 @@ def _unchanged_resource(name: str) -> Any:
     return unchanged
 
 
-# --- hard deletes in live ---------------------------------------------------------------
+# --- keys: hard deletes and late rows in live ---------------------------------------------
 
 DELETIONS_TABLE = "_medallion_deletions"
 
@@ -839,18 +1032,35 @@ def _key_text(values: tuple[Any, ...]) -> str:
     return "|".join("" if v is None else str(v) for v in values)
 
 
-def detect_deletions(
-    engine: Engine, warehouse_client: Any, tables: list[str]
-) -> list[dict[str, Any]]:
-    """Tombstones for live rows deleted at source (and revivals of keys that came back).
+@dataclass
+class KeyComparison:
+    """What comparing the live keys with raw's found (``compare_keys``)."""
 
-    After an incremental load every live row is in raw, so the raw keys not in live are
-    exactly the deleted ones. Counting first keeps the common case (nothing deleted)
-    to two ``count(*)`` per table; keys are compared only when the counts disagree.
+    tombstones: list[dict[str, Any]]
+    # per table, the keys (as tuples) to load by key: live keys raw lacks (late rows)
+    # and keys deleted earlier that came back
+    to_load: dict[str, list[tuple[Any, ...]]]
+    late: dict[str, int]  # per table, live keys raw lacked
+    compared: list[str]  # the tables whose keys were compared
+
+
+def compare_keys(
+    engine: Engine, warehouse_client: Any, tables: list[str], every_table: bool = False
+) -> KeyComparison:
+    """Compare each live table's keys with raw's, both ways, after an incremental load.
+
+    After the load every live row should be in raw, so the raw keys not in live are the
+    rows deleted at source (tombstoned; a tombstoned key back in live is revived), and
+    the live keys not in raw are rows the cursor missed: inserted (or changed) with a
+    cursor value behind the last one and outside the look-back window. Those are loaded
+    by key (``keyed_resources``), whatever their cursor. Counting first keeps the common
+    case (nothing deleted, nothing missed) to two ``count(*)`` per table; keys are
+    compared only when the counts disagree, or for ``every_table`` (the periodic full
+    key check, which finds a delete and a late insert that cancel out in the counts).
     """
     now = dt.datetime.now(dt.UTC)
     inspector = sa.inspect(engine)
-    tombstones: list[dict[str, Any]] = []
+    found = KeyComparison([], {}, {}, [])
     existing = _current_tombstones(warehouse_client)
     for table in tables:
         key_columns = inspector.get_pk_constraint(table).get("constrained_columns") or []
@@ -862,32 +1072,104 @@ def detect_deletions(
         except Exception:  # no raw table yet: nothing can have been deleted
             continue
         deleted_now = {k for (t, k) in existing if t == table}
+        raw_key_sql = ", ".join(warehouse_client.escape_column_name(c) for c in key_columns)
         with engine.connect() as conn:
             quoted = engine.dialect.identifier_preparer.quote(table)
             live_total = conn.execute(sa.text(f"select count(*) from {quoted}")).scalar_one()
-            if live_total == raw_total - len(deleted_now):
+            if live_total == raw_total - len(deleted_now) and not every_table:
                 continue
-            key_sql = ", ".join(engine.dialect.identifier_preparer.quote(c) for c in key_columns)
-            live_keys = {
+            found.compared.append(table)
+            raw_keys = {
                 _key_text(tuple(row))
-                for row in conn.execution_options(stream_results=True).execute(
-                    sa.text(f"select {key_sql} from {quoted}")
-                )
+                for row in warehouse_client.execute_sql(f"select {raw_key_sql} from {raw_table}")
             }
-        raw_key_sql = ", ".join(warehouse_client.escape_column_name(c) for c in key_columns)
-        raw_keys = {
-            _key_text(tuple(row))
-            for row in warehouse_client.execute_sql(f"select {raw_key_sql} from {raw_table}")
-        }
+            key_sql = ", ".join(engine.dialect.identifier_preparer.quote(c) for c in key_columns)
+            live_keys: set[str] = set()
+            missing: list[tuple[Any, ...]] = []
+            revived: list[tuple[Any, ...]] = []
+            for row in conn.execution_options(stream_results=True).execute(
+                sa.text(f"select {key_sql} from {quoted}")
+            ):
+                key = _key_text(tuple(row))
+                live_keys.add(key)
+                if key not in raw_keys:
+                    missing.append(tuple(row))
+                elif key in deleted_now:
+                    revived.append(tuple(row))
         for key in sorted(raw_keys - live_keys - deleted_now):
-            tombstones.append(
+            found.tombstones.append(
                 {"table_name": table, "primary_key": key, "is_deleted": True, "detected_at": now}
             )
         for key in sorted(deleted_now & live_keys):
-            tombstones.append(
+            found.tombstones.append(
                 {"table_name": table, "primary_key": key, "is_deleted": False, "detected_at": now}
             )
-    return tombstones
+        if missing:
+            found.late[table] = len(missing)
+        if missing or revived:
+            found.to_load[table] = missing + revived
+    return found
+
+
+KEYS_PER_QUERY = 10_000
+
+
+def keyed_resources(
+    engine: Engine, to_load: dict[str, list[tuple[Any, ...]]], backend: str, chunk_size: int
+) -> list[Any]:
+    """The live rows of the given keys, merged on the primary key like the incremental
+    ones (no cursor: they are loaded whatever their ``updated_at``), at most
+    ``KEYS_PER_QUERY`` keys per query."""
+    inspector = sa.inspect(engine)
+    resources = []
+    for table, keys in to_load.items():
+        key_columns = inspector.get_pk_constraint(table).get("constrained_columns") or []
+        for start in range(0, len(keys), KEYS_PER_QUERY):
+            chunk = keys[start : start + KEYS_PER_QUERY]
+
+            def where(
+                reflected: sa.Table,
+                chunk: list[tuple[Any, ...]] = chunk,
+                key_columns: list[str] = key_columns,
+            ) -> Any:
+                columns = [reflected.c[name] for name in key_columns]
+                if len(columns) == 1:
+                    return columns[0].in_([key[0] for key in chunk])
+                return sa.tuple_(*columns).in_(chunk)
+
+            source = _sql_database(engine, [table], backend, chunk_size, where=where)
+            resource = source.resources[table]
+            resource.apply_hints(
+                write_disposition="merge",
+                primary_key=key_columns,
+                schema_contract=SCHEMA_CONTRACT,
+            )
+            resources.append(resource)
+    return resources
+
+
+KEY_CHECK_RESOURCE = "_medallion_key_check"
+
+
+def key_check_resource(checked_at: dt.datetime) -> Any:
+    """A resource with no rows that saves when the live keys were last all compared (or
+    copied whole) in the pipeline state, committed with the load it goes with."""
+
+    @dlt.resource(name=KEY_CHECK_RESOURCE, selected=True)
+    def key_check_state() -> Iterable[dict[str, Any]]:
+        dlt.current.resource_state()["checked_at"] = checked_at.isoformat()
+        yield from ()
+
+    return key_check_state
+
+
+def last_key_check(state: dict[str, Any]) -> dt.datetime | None:
+    """When ``key_check_resource`` last recorded a full key check, from a pipeline state."""
+    for source_state in state.get("sources", {}).values():
+        saved = source_state.get("resources", {}).get(KEY_CHECK_RESOURCE)
+        if saved and saved.get("checked_at"):
+            return dt.datetime.fromisoformat(saved["checked_at"])
+    return None
 
 
 def _current_tombstones(warehouse_client: Any) -> set[tuple[str, str]]:

@@ -84,7 +84,12 @@ TABLE_COLUMNS = {
     "is_anomaly": ("boolean", "boolean"),
     "anomaly_reason": ("varchar", "text"),
     "note": ("varchar", "text"),
+    # added after the first release: ``ensure_audit_tables`` adds it to older tables
+    "rows_recovered": ("bigint", "bigint"),
 }
+
+
+ADDED_TABLE_COLUMNS = ("rows_recovered",)
 
 
 def utc_now() -> dt.datetime:
@@ -527,6 +532,7 @@ class TableAudit:
     is_anomaly: bool | None = None
     anomaly_reason: str | None = None
     note: str | None = None
+    rows_recovered: int | None = None
 
     def values(self, run_id: str) -> tuple[Any, ...]:
         return (run_id, *(getattr(self, name) for name in list(TABLE_COLUMNS)[1:]))
@@ -571,6 +577,8 @@ class RunAudit:
             row.rows_extracted = report.extracted
             row.rows_loaded = report.loaded
             row.note = report.note or None
+            if schema == RAW_SCHEMAS["live"]:  # late rows: a live-only notion
+                row.rows_recovered = getattr(report, "recovered", 0)
 
     def check_volumes(self, settings: AnomalySettings) -> None:
         """Measure the raw tables of this run and judge them against the audit."""
@@ -702,8 +710,13 @@ def ensure_audit_tables(warehouse: AuditWarehouse) -> None:
         body = ", ".join(f"{name} {types[kind]}" for name, types in columns.items())
         if table == TABLES_TABLE:
             body += ", primary key (run_id, table_name)"
+        relation = warehouse.relation(AUDIT_SCHEMA, table)
+        warehouse.execute(f"create table if not exists {relation} ({body})")
+    # columns added since the first release, for audit tables created before them
+    for name in ADDED_TABLE_COLUMNS:
         warehouse.execute(
-            f"create table if not exists {warehouse.relation(AUDIT_SCHEMA, table)} ({body})"
+            f"alter table {warehouse.relation(AUDIT_SCHEMA, TABLES_TABLE)}"
+            f" add column if not exists {name} {TABLE_COLUMNS[name][kind]}"
         )
 
 
@@ -727,8 +740,9 @@ def read_runs(target: str, limit: int) -> tuple[list[dict[str, Any]], list[dict[
         runs = [dict(zip(RUN_COLUMNS, row, strict=True)) for row in found]
         if not runs:
             return [], []
+        present = _columns(warehouse, AUDIT_SCHEMA, TABLES_TABLE)  # older tables lack some
         found = warehouse.rows(
-            f"select {', '.join(TABLE_COLUMNS)}"
+            f"select {', '.join(c if c in present else 'null' for c in TABLE_COLUMNS)}"
             f" from {warehouse.relation(AUDIT_SCHEMA, TABLES_TABLE)}"
             " where run_id = ? order by layer, table_name",
             (runs[0]["run_id"],),

@@ -205,10 +205,12 @@ class SourceSettings:
     notes: list[str] = field(default_factory=list)
 
 
-def configured_number(env: str, key: str, kind: type, default: Any) -> tuple[Any, str]:
+def configured_number(
+    env: str, key: str, kind: Any, default: Any, expected: str = "a number"
+) -> tuple[Any, str]:
     """A number setting and where it came from: the environment variable ``env``, else
     ``key`` (``section.name``) in ``.dlt/config.toml``, else ``default``. A value that
-    is not a ``kind`` fails, naming where it was set."""
+    ``kind`` refuses fails, naming where it was set and what was ``expected``."""
     import dlt
 
     if os.environ.get(env):
@@ -220,7 +222,32 @@ def configured_number(env: str, key: str, kind: type, default: Any) -> tuple[Any
     try:
         return kind(value), origin
     except (TypeError, ValueError):
-        raise ConfigError(f"{origin} must be a number, got {value!r}") from None
+        raise ConfigError(f"{origin} must be {expected}, got {value!r}") from None
+
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(d|h|m|s)")
+_UNIT_SECONDS = {"d": 86_400, "h": 3_600, "m": 60, "s": 1}
+
+
+def parse_duration(value: Any) -> float:
+    """A duration in seconds: a number of seconds (``3600``) or one written with units,
+    ``1h``, ``30m``, ``2d``, ``1h30m``, ``90s``. Anything else raises ValueError."""
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        text = str(value).strip().lower().replace(" ", "")
+        try:
+            seconds = float(text)
+        except ValueError:
+            parts = _DURATION_PART.findall(text)
+            if not text or "".join(n + u for n, u in parts) != text:
+                raise ValueError(value) from None
+            seconds = sum(float(number) * _UNIT_SECONDS[unit] for number, unit in parts)
+    if not 0 <= seconds < float("inf"):
+        raise ValueError(value)
+    return seconds
 
 
 def _lookup(path: str) -> str | None:

@@ -1051,6 +1051,146 @@ def test_an_update_that_keeps_the_newest_updated_at_is_still_loaded(
     assert summary_counts(third.stdout)["raw_live.customers"] == (0, 0), third.stdout
 
 
+# --- 3b: late rows (a cursor value behind the last one loaded) ---------------------------
+
+NEWEST_TRANSACTION = "2024-01-11 10:00:00"  # transaction 7: the newest updated_at
+
+
+def _late_transaction(transaction_id: int, updated_at: str, status: str = "Shipped") -> str:
+    return (
+        f"insert into transactions ({TRANSACTION_COLUMNS}) values ({transaction_id},"
+        f" '20{transaction_id}', 1, 1, 'S10_1678', 1, '95.70', '95.70', '{status}', 'NA',"
+        f" '{updated_at}', '{updated_at}')"
+    )
+
+
+def _note(output: str, table: str) -> str:
+    """The note of one table in the ingestion summary."""
+    for line in output.splitlines():
+        cells = [c.strip() for c in line.replace("┃", "│").split("│")]
+        cells = [c for c in cells if c != ""]
+        if cells and cells[0] == table:
+            return cells[4] if len(cells) > 4 else ""
+    raise AssertionError(f"{table} is not in the summary:\n{output}")
+
+
+def _no_key_twice(warehouse: Path) -> None:
+    for table, key in PRIMARY_KEYS.items():
+        twice = query(
+            warehouse,
+            f"select {key}, count(*) from raw_live.{table} group by {key} having count(*) > 1",
+        )
+        assert twice == [], table
+
+
+def _load_ids(warehouse: Path) -> dict[int, str]:
+    found = query(warehouse, "select transaction_id, _dlt_load_id from raw_live.transactions")
+    return dict(found)
+
+
+@pytest.mark.parametrize("backend", ["auto", "sqlalchemy"])
+def test_a_late_row_inside_the_look_back_window_is_loaded_once_by_the_next_run(
+    sources: Sources, backend: str
+) -> None:
+    """A row inserted with an updated_at 30 minutes behind the newest one loaded (the
+    window is one hour by default) is loaded by the next run, through the window (not
+    the key comparison); the rows of the window already loaded are read again but not
+    loaded again; a row of the window that changes without moving its updated_at is."""
+    sources.env["SOURCES__LIVE__BACKEND"] = backend
+    run_cli(["ingest", "--only", "live"], sources.env)
+    first_ids = _load_ids(sources.warehouse)
+    _execute(sources.live, _late_transaction(40, "2024-01-11 09:30:00"))
+
+    second = run_cli(["ingest", "--only", "live"], sources.env)
+
+    assert summary_counts(second.stdout)["raw_live.transactions"] == (1, 1), second.stdout
+    note = _note(second.stdout, "raw_live.transactions")
+    assert note == "1 late row(s) recovered: 1 in the look-back window, 0 by key", note
+    ids = _load_ids(sources.warehouse)
+    assert 40 in ids
+    # transaction 7 (the newest, inside the window) was read again, not loaded again
+    assert {k: v for k, v in ids.items() if k != 40} == first_ids
+    _no_key_twice(sources.warehouse)
+    _live_matches_raw_minus_deletions(sources)
+
+    third = run_cli(["ingest", "--only", "live"], sources.env)
+    assert all(loaded == 0 for _, loaded in summary_counts(third.stdout).values()), third.stdout
+    assert "late row" not in third.stdout
+
+    # a row of the window changed, its updated_at unchanged: loaded again
+    _execute(sources.live, "update transactions set status = 'Resolved' where transaction_id = 40")
+    fourth = run_cli(["ingest", "--only", "live"], sources.env)
+    assert summary_counts(fourth.stdout)["raw_live.transactions"] == (1, 1), fourth.stdout
+    assert query(
+        sources.warehouse, "select status from raw_live.transactions where transaction_id = 40"
+    ) == [("Resolved",)]
+    _no_key_twice(sources.warehouse)
+    _live_matches_raw_minus_deletions(sources)
+
+
+def test_a_late_row_far_outside_the_window_is_loaded_by_key(sources: Sources) -> None:
+    """A row two days behind the newest updated_at is outside the window; the live table
+    now holds one row more than raw, so its keys are compared and the row is loaded by
+    key, whatever its cursor, in the same run."""
+    run_cli(["ingest", "--only", "live"], sources.env)
+    _execute(sources.live, _late_transaction(41, "2024-01-09 10:00:00"))
+
+    second = run_cli(["ingest", "--only", "live"], sources.env)
+
+    assert summary_counts(second.stdout)["raw_live.transactions"] == (1, 1), second.stdout
+    note = _note(second.stdout, "raw_live.transactions")
+    assert note == "1 late row(s) recovered: 0 in the look-back window, 1 by key", note
+    assert query(
+        sources.warehouse,
+        "select cast(updated_at as varchar) from raw_live.transactions where transaction_id = 41",
+    ) == [("2024-01-09 10:00:00",)]
+    _no_key_twice(sources.warehouse)
+    _live_matches_raw_minus_deletions(sources)
+
+    third = run_cli(["ingest", "--only", "live"], sources.env)
+    assert all(loaded == 0 for _, loaded in summary_counts(third.stdout).values()), third.stdout
+
+
+def test_a_delete_and_a_late_insert_in_one_interval_are_caught_by_the_key_check(
+    sources: Sources,
+) -> None:
+    """A hard delete and a late insert between two runs leave the counts equal: the run
+    after them sees nothing (the weekly check is not due), the periodic full key
+    comparison (``key_check_every_days``; 0 here: every run) finds both."""
+    run_cli(["ingest", "--only", "live"], sources.env)
+    _execute(
+        sources.live,
+        "delete from transactions where transaction_id = 3",
+        _late_transaction(42, "2024-01-02 10:00:00"),
+    )
+
+    second = run_cli(["ingest", "--only", "live"], sources.env)
+    assert summary_counts(second.stdout)["raw_live.transactions"] == (0, 0), second.stdout
+    assert query(
+        sources.warehouse, "select count(*) from raw_live.transactions where transaction_id = 42"
+    ) == [(0,)]
+
+    sources.env["SOURCES__LIVE__KEY_CHECK_EVERY_DAYS"] = "0"
+    third = run_cli(["ingest", "--only", "live"], sources.env)
+
+    assert summary_counts(third.stdout)["raw_live.transactions"] == (1, 1), third.stdout
+    note = _note(third.stdout, "raw_live.transactions")
+    assert note == (
+        "+1 deleted at source; 1 late row(s) recovered: 0 in the look-back window, 1 by key;"
+        " keys compared"
+    ), note
+    assert query(
+        sources.warehouse,
+        "select primary_key, is_deleted from raw_live._medallion_deletions"
+        " where table_name = 'transactions'",
+    ) == [("3", True)]
+    _no_key_twice(sources.warehouse)
+    _live_matches_raw_minus_deletions(sources)
+
+    fourth = run_cli(["ingest", "--only", "live"], sources.env)
+    assert all(loaded == 0 for _, loaded in summary_counts(fourth.stdout).values()), fourth.stdout
+
+
 # --- 4: a source that is down or refuses us -------------------------------------------------
 
 
