@@ -270,9 +270,10 @@ def key_check_due(last: dt.datetime | None, every_days: float, now: dt.datetime)
 class ArchiveFingerprints:
     """The archive tables' fingerprints, taken in a thread while the other pipelines run.
 
-    A fingerprint is the server's work (``CHECKSUM TABLE`` and a count: seconds per
-    million rows, most of an unchanged archive's run), so when live and files run in
-    the same ingest they run meanwhile and the archive goes last. The archive is
+    On MySQL a fingerprint is the server's work (``CHECKSUM TABLE`` and a count:
+    seconds per million rows, most of an unchanged archive's run); elsewhere every row
+    is read and hashed here. Either way, when live and files run in the same ingest
+    they run meanwhile and the archive goes last. The archive is
     reached (and a refused connection reported) before anything else runs. A failed
     fingerprint (``SourceUnavailable``, naming the table) is raised by ``result()``,
     where the archive pipeline reads it: the other sources' loads of the run stand.
