@@ -159,14 +159,22 @@ LIVE_CUSTOMERS = [
     customer(2, "Brian", "Kernighan", "  Brian.K@Example.COM ", "2023-08-01 12:00:00"),
     # created after all its lines (2024-02-10): a record migrated after its orders
     customer(
-        4, "Dennis", "Ritchie", "dennis@example.com", "2024-08-01 12:00:00",
+        4,
+        "Dennis",
+        "Ritchie",
+        "dennis@example.com",
+        "2024-08-01 12:00:00",
         created_at="2024-06-01 00:00:00",
     ),
     customer(5, "Edsger", "Dijkstra", "edsger@example.com", "2023-06-01 12:00:00"),
     customer(6, "Frances", "Allen", "frances@example.com", "2020-01-01 00:00:00"),
     # created the evening after its lines (2024-01-05 12:00)
     customer(
-        7, "Grace", "Hopper", "grace@example.com", "2024-01-06 12:00:00",
+        7,
+        "Grace",
+        "Hopper",
+        "grace@example.com",
+        "2024-01-06 12:00:00",
         created_at="2024-01-05 18:00:00",
     ),
     customer(8, "Hedy", "Lamarr", "not-an-email", "2023-08-01 12:00:00"),  # not merged with 9

@@ -1,6 +1,7 @@
 {#- gold.md, quarantine, both ways: every line of fct_transactions passes the rules (a
     non-zero quantity, an amount, |amount - quantity * unit_price| <= var
-    `amount_tolerance`), and every row of transactions_rejected breaks the rule its
+    `amount_tolerance`, an accepted status, a transaction date up to var
+    `max_valid_date`), and every row of transactions_rejected breaks the rule its
     reason names. Returns each row on the wrong side. -#}
 with
 
@@ -27,6 +28,14 @@ facts_breaking_a_rule as (
         or unit_price is null
         or total_amount is null
         or abs(total_amount - quantity * unit_price) > {{ var("amount_tolerance") }}
+        or status is null
+        or status not in (
+            {%- for value in var("transaction_statuses") %}
+                '{{ value }}'{{ "," if not loop.last }}
+            {%- endfor %}
+        )
+        or transaction_at is null
+        or cast(transaction_at as date) > cast('{{ var("max_valid_date") }}' as date)
 ),
 
 rejections_without_cause as (
@@ -48,6 +57,21 @@ rejections_without_cause as (
         or (
             reason = 'amount differs from quantity * unit_price'
             and abs(amount - quantity * unit_price) > {{ var("amount_tolerance") }}
+        )
+        or (reason = 'empty status' and status is null)
+        or (
+            reason = 'unknown status'
+            and status not in (
+                {%- for value in var("transaction_statuses") %}
+                    '{{ value }}'{{ "," if not loop.last }}
+                {%- endfor %}
+            )
+        )
+        or (reason = 'null or zero transaction date' and transaction_at is null)
+        or (
+            reason = 'transaction date after max_valid_date'
+            and cast(transaction_at as date)
+            > cast('{{ var("max_valid_date") }}' as date)
         )
     )
 )
