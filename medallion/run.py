@@ -5,14 +5,19 @@ its first and fourth steps alone.
    and the archive into the raw schemas (``ingestion.pipelines``).
 2. **Check the load**: source freshness (``dbt source freshness``), each table's volume
    against its recent runs, and the raw expectations (Great Expectations). A stale
-   source beyond its error threshold or a critical expectation stops the run here,
-   before anything is built.
+   source beyond its error threshold, a structural check, or a row-level check failing
+   on more than ``max_bad_row_share`` of a table's rows (``policy``) stops the run here,
+   before anything is built; a row-level check within it is a warning.
 3. **Build** (``build``): ``dbt build`` (seeds, models, snapshots, tests), skipped when
    nothing changed since the last successful build, incremental when only live rows
    changed, whole otherwise and on the whole-build schedule (``build_state``).
 4. **Check the marts**: silver row counts into the audit, the gold expectations.
-5. **Record**: the run, its checks and its outcome go to the run audit, whether it
-   succeeded or not (``run_audit``).
+5. **Record**: the run, its checks, its warnings (printed as a table) and its outcome
+   go to the run audit, whether it succeeded or not (``run_audit``).
+
+``strict`` (``--strict``) makes any warning fail the run: a raw one before the build,
+a dbt one as dbt's ``--warn-error`` (what depends on the model is skipped), a gold one
+after it.
 
 Each function prints its progress and tables to the ``Output`` it is given and returns
 what it did; the command line only parses arguments and prints the final line.
@@ -38,6 +43,7 @@ class RunOptions:
     anomaly_factor: float | None = None
     generate_demo: bool = True
     select: list[str] | None = field(default=None)
+    strict: bool = False
 
     def command_line(self) -> str:
         """The command as the audit records it."""
@@ -47,6 +53,7 @@ class RunOptions:
             + (["--full-refresh"] if self.full_refresh else [])
             + (["--force"] if self.force else [])
             + ([f"--anomaly-factor {self.anomaly_factor:g}"] if self.anomaly_factor else [])
+            + (["--strict"] if self.strict else [])
         )
 
 
@@ -108,7 +115,7 @@ def build(options: RunOptions, out: Output):
     from .build_state import BuildState
     from .transform import run_dbt
 
-    dbt_args = ["build"]
+    dbt_args = ["build"] + (["--warn-error"] if options.strict else [])
     since = None
     state = None
     if options.select:
@@ -182,11 +189,15 @@ def run(options: RunOptions, out: Output):
 
 def run_steps(options: RunOptions, audit, out: Output) -> None:
     """Steps 1 to 4; an exception stops the run where it is raised."""
+    from .policy import export_share, max_bad_row_share, percent
     from .quality import QualityFailed, validate_layer
     from .run_audit import anomaly_settings, check_freshness, raw_checks_table
     from .settings import resolve_sources
+    from .transform import BuildFailed
 
     settings = anomaly_settings(options.anomaly_factor)  # a bad setting fails before ingesting
+    share, share_origin = max_bad_row_share()
+    export_share(share)  # dbt's row-level tests judge by the same share
     say = progress(out)
 
     # 1. ingest
@@ -202,7 +213,7 @@ def run_steps(options: RunOptions, audit, out: Output) -> None:
     say("comparing each table's volume with its recent runs")
     audit.check_volumes(settings)
     out.print(raw_checks_table(audit))
-    raw = validate_layer("raw", options.target, progress=say)
+    raw = validate_layer("raw", options.target, progress=say, share=share)
     audit.add_quality(raw)
     raw.print(out)
     if audit.freshness_errors:
@@ -219,17 +230,40 @@ def run_steps(options: RunOptions, audit, out: Output) -> None:
             "static such as the demo, reload it with --full-refresh); thresholds are in "
             "models/staging/*/_*__sources.yml. dbt build did not run."
         )
-    raw.raise_for_critical("dbt build did not run.")
+    raw.raise_for_critical(
+        f"max_bad_row_share is {percent(share)} ({share_origin}). dbt build did not run; "
+        "the marts keep their last values."
+    )
+    if options.strict and raw.warnings:
+        raise QualityFailed(
+            f"--strict: {len(raw.warnings)} warning(s) on the raw layer (listed above). "
+            "dbt build did not run; the marts keep their last values."
+        )
 
     # 3. build
-    build(RunOptions(**{**options.__dict__, "select": None}), out)
+    try:
+        outcome = build(RunOptions(**{**options.__dict__, "select": None}), out)
+    except BuildFailed as exc:
+        if "max(table_rows)" not in str(exc):
+            raise
+        raise BuildFailed(
+            f"{exc}\nA row-level dbt test failed on more than max_bad_row_share "
+            f"({percent(share)}, {share_origin}) of its model's rows: dbt skipped every "
+            "node downstream of it, so the marts it feeds keep their last values."
+        ) from None
+    if outcome is not None:
+        audit.add_dbt_warnings(outcome.results)
 
     # 4. check the marts
     audit.add_silver_counts()
-    gold = validate_layer("gold", options.target, progress=say)
+    gold = validate_layer("gold", options.target, progress=say, share=share)
     audit.add_quality(gold)
     gold.print(out)
     gold.raise_for_critical("The marts were built but break these rules.")
+    if options.strict and audit.warnings:
+        raise QualityFailed(
+            f"--strict: {len(audit.warnings)} warning(s) (listed above); the marts were published."
+        )
 
 
 def record(audit, out: Output, failed: bool) -> None:
