@@ -107,6 +107,12 @@ def ingest(options: RunOptions, out: Output) -> list:
     return reports
 
 
+def build_args(options: RunOptions) -> list[str]:
+    """dbt's arguments for step 3: ``build``, after ``--warn-error`` when ``strict`` (a
+    global flag of dbt 1.7: it goes before the command, which refuses it)."""
+    return (["--warn-error"] if options.strict else []) + ["build"]
+
+
 def build(options: RunOptions, out: Output):
     """Step 3: ``dbt build``. A full build is skipped when the raw layer and the project
     are as at the last successful one, unless ``force``; it is incremental when only
@@ -115,7 +121,7 @@ def build(options: RunOptions, out: Output):
     from .build_state import BuildState
     from .transform import run_dbt
 
-    dbt_args = ["build"] + (["--warn-error"] if options.strict else [])
+    dbt_args = build_args(options)
     since = None
     state = None
     if options.select:

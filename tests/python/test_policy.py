@@ -324,6 +324,19 @@ def test_strict_makes_a_warning_fail_the_run_before_the_build(runs: Runs):
     assert "dbt build (" not in result.stdout
 
 
+def test_strict_makes_dbt_warnings_errors_in_arguments_dbt_accepts():
+    """--strict hands dbt --warn-error where dbt 1.7 takes it (before the command: after
+    it dbt refuses the option); dbt parses the arguments (--help stops there)."""
+    from medallion.run import RunOptions, build_args
+
+    assert build_args(RunOptions()) == ["build"]
+    strict = build_args(RunOptions(strict=True))
+    assert "--warn-error" in strict
+    dbt = str(Path(sys.executable).parent / "dbt")
+    parsed = subprocess.run([dbt, *strict, "--help"], capture_output=True, text=True, check=False)
+    assert parsed.returncode == 0, parsed.stderr
+
+
 # --- 3. too many bad rows stop the run -----------------------------------------------------
 
 
