@@ -752,6 +752,7 @@ class RunAudit:
                 [row.values(self.run_id) for _, row in sorted(self.tables.items())],
             )
             if self.warnings:
+                ensure_warnings_table(warehouse)
                 warned = warehouse.relation(AUDIT_SCHEMA, WARNINGS_TABLE)
                 warehouse.executemany(
                     f"insert into {warned} ({', '.join(WARNING_COLUMNS)})"
@@ -775,20 +776,26 @@ def ensure_schema(warehouse: AuditWarehouse) -> None:
 
 
 def ensure_audit_tables(warehouse: AuditWarehouse) -> None:
-    """The audit schema and its three tables, if missing."""
+    """The audit schema and its two tables, if missing (the warnings table is made by
+    ``ensure_warnings_table`` when a run first has warnings to record)."""
     ensure_schema(warehouse)
     kind = 1 if warehouse.is_mysql else 0
-    for table, columns in (
-        (RUNS_TABLE, RUN_COLUMNS),
-        (TABLES_TABLE, TABLE_COLUMNS),
-        (WARNINGS_TABLE, WARNING_COLUMNS),
-    ):
+    for table, columns in ((RUNS_TABLE, RUN_COLUMNS), (TABLES_TABLE, TABLE_COLUMNS)):
         body = ", ".join(f"{name} {types[kind]}" for name, types in columns.items())
         if table == TABLES_TABLE:
             body += ", primary key (run_id, table_name)"
         warehouse.execute(
             f"create table if not exists {warehouse.relation(AUDIT_SCHEMA, table)} ({body})"
         )
+
+
+def ensure_warnings_table(warehouse: AuditWarehouse) -> None:
+    """``audit.pipeline_run_warnings``, if missing."""
+    kind = 1 if warehouse.is_mysql else 0
+    body = ", ".join(f"{name} {types[kind]}" for name, types in WARNING_COLUMNS.items())
+    warehouse.execute(
+        f"create table if not exists {warehouse.relation(AUDIT_SCHEMA, WARNINGS_TABLE)} ({body})"
+    )
 
 
 # --- reading the audit back ---------------------------------------------------------------
