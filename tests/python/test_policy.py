@@ -24,6 +24,7 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ from test_gold_rules import (
     LIVE,
     SOURCES,
     assert_same_rows,
+    customer,
     rows,
     table,
     tx,
@@ -47,6 +49,9 @@ from medallion import policy
 from medallion.settings import ConfigError
 
 # --- the anomalies ---------------------------------------------------------------------
+
+
+MAX_PRICE = Decimal("99999999.99")  # unit_price is decimal(10,2)
 
 
 def _line(transaction_id: int, **changes: Any) -> Row:
@@ -73,9 +78,23 @@ ANOMALIES: dict[int, tuple[Row, str]] = {
     6011: (_line(6011, amount=None), "quarantine: null amount"),
     # dlt reads a line without a cursor value on every run (on_cursor_value_missing)
     6012: (_line(6012, updated_at=None), "fact: a null updated_at loads"),
+    # at the limit of decimal(12,2): 100 x 99,999,999.99, summed in every mart
+    6013: (
+        _line(6013, quantity=100, unit_price=MAX_PRICE, amount=MAX_PRICE * 100),
+        "fact: its amount sums without overflow",
+    ),
+    # customer 50 has neither created_at nor updated_at
+    6014: (_line(6014, customer_id=50), "fact: its customer's first version"),
+}
+# a customer without dates: its first version still covers its lines
+UNDATED_CUSTOMER = {
+    **customer(50, "Nell", "Nodate", "nell@example.com", "2024-01-01 00:00:00"),
+    "created_at": None,
+    "updated_at": None,
 }
 LIVE_WITH_ANOMALIES = {
     **LIVE,
+    "customers": [*LIVE["customers"], UNDATED_CUSTOMER],
     "transactions": [*LIVE["transactions"], *(row for row, _ in ANOMALIES.values())],
 }
 ANOMALOUS = Sources(
@@ -252,6 +271,13 @@ def test_every_anomalous_line_is_in_the_fact_or_in_quarantine_as_the_oracle_says
     assert facts[6004]["is_cancelled"]
     assert facts[6005]["territory"] == "EMEA" and facts[6006]["territory"] == "latam"
     assert facts[6007]["product_code"] == "S10_1000" and facts[6007]["product_key"] != -1
+    assert facts[6013]["total_amount"] == Decimal("9999999999.00")
+    (undated,) = rows(
+        con,
+        "select customer_key, valid_from, valid_to from marts.dim_customer where customer_id = 50",
+    )
+    assert facts[6014]["customer_key"] == undated["customer_key"] != -1
+    assert undated["valid_from"] <= facts[6014]["transaction_at"] < undated["valid_to"]
 
 
 @pytest.mark.slow
@@ -277,6 +303,13 @@ def test_the_fact_and_the_marts_equal_the_oracle(con: duckdb.DuckDBPyConnection,
         oracle.product_performance,
         ["territory", "product_code"],
         ["total_revenue", "total_quantity", "order_count", "revenue_rank"],
+    )
+    assert_same_rows(
+        "marts.customer_segments",
+        table(con, "marts.customer_segments"),
+        oracle.customer_segments,
+        ["customer_id"],
+        ["total_spent", "order_count", "customer_segment"],
     )
     assert "latam" in {r["territory"] for r in oracle.product_performance}
     assert "latam" not in TERRITORIES  # kept as sent: the warning flags it
