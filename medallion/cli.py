@@ -73,6 +73,7 @@ def _options(args: argparse.Namespace) -> RunOptions:
         anomaly_factor=getattr(args, "anomaly_factor", None),
         generate_demo=getattr(args, "generate_demo", True),
         select=getattr(args, "select", None),
+        strict=getattr(args, "strict", False),
     )
 
 
@@ -328,6 +329,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="flag a table whose rows or amount move by more than F times against its "
         "recent runs (default: MEDALLION_ANOMALY_FACTOR, else [checks] anomaly_factor "
         "in .dlt/config.toml, else 2)",
+    )
+    run.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail the run on any warning (a row-level check failing on some rows, which "
+        "otherwise routes them and publishes): a circuit breaker for curated data",
     )
     run.set_defaults(func=cmd_run)
 

@@ -4,8 +4,9 @@ The expectation suites live in the repository (``quality/raw.json``, ``quality/g
 each file binds datasets (a warehouse table, or a small SQL query for a rule that spans
 tables) to GX expectation suites, written in GX's own suite format. Every expectation
 carries GX's ``severity``: ``critical`` stops the run (``QualityFailed``: the table, the
-expectation and the count of bad rows), ``warning`` is reported in the summary and the
-run goes on.
+expectation, the count of bad rows and the rule), ``warning`` is reported in the summary
+and the run goes on. A critical row-level expectation that fails on no more than
+``max_bad_row_share`` of the rows is a warning (``policy``: those rows are routed).
 
 How the data reaches GX: each dataset is read from the warehouse into a pandas DataFrame
 (DuckDB natively, through Arrow; MySQL through SQLAlchemy), normalised to one set of
@@ -315,6 +316,10 @@ class Failure:
     unexpected: int | None
     rows: int | None
     detail: str = ""
+    kind: str = ""  # the GX expectation type
+    structural: bool = False  # the suite's meta.structural (a key column)
+    rule: str = ""  # the policy rule that decided its severity (policy.judge)
+    examples: str = ""  # a few failing values, as printed
 
     def describe(self) -> str:
         if self.unexpected is not None:
@@ -323,7 +328,8 @@ class Failure:
         else:
             count = "failed"
         detail = f" ({self.detail})" if self.detail else ""
-        return f"{self.dataset}: {self.expectation}: {count}{detail}"
+        rule = f" (rule: {self.rule})" if self.rule else ""  # not [...]: rich markup
+        return f"{self.dataset}: {self.expectation}: {count}{detail}{rule}"
 
 
 @dataclass
@@ -410,6 +416,20 @@ class LayerReport:
         console.print(self.headline())
         console.print(f"Data Docs: {self.docs_index}")
 
+    def apply_policy(self, share: float) -> None:
+        """The policy (``policy.judge``) on every critical failure: a row-level one
+        whose failing rows are within ``share`` of the table becomes a warning (the
+        pipeline routes those rows); the rest stay critical, each naming its rule."""
+        from .policy import judge
+
+        for failure in self.critical:
+            verdict = judge(
+                failure.kind, failure.unexpected, failure.rows, share, failure.structural
+            )
+            failure.rule = verdict.rule
+            if not verdict.stops:
+                failure.severity = "warning"
+
     def raise_for_critical(self, consequence: str = "") -> None:
         """Raise ``QualityFailed`` naming every critical failure, if there is one."""
         if not self.critical:
@@ -473,18 +493,23 @@ def _failure_detail(result: Any, columns: set[str]) -> str:
         )
     elif observed is not None and details.get("unexpected_count") is None:
         parts.append(f"observed {_show(observed)}")
-    counts = [
-        (item.get("value"), item.get("count"))
-        for item in details.get("partial_unexpected_counts") or []
-        if _show(item.get("value")) != "null"
-    ]
-    if counts:
-        shown = ", ".join(f"{_show(value)} x{count}" for value, count in counts[:5])
+    shown = _examples(details)
+    if shown:
         parts.append(f"e.g. {shown}")
     notes = (result.expectation_config.meta or {}).get("notes")
     if notes:
         parts.append(str(notes))
     return "; ".join(parts)
+
+
+def _examples(details: dict[str, Any]) -> str:
+    """Up to five failing values with their counts (``'Lost' x3, ''  x1``)."""
+    counts = [
+        (item.get("value"), item.get("count"))
+        for item in details.get("partial_unexpected_counts") or []
+        if _show(item.get("value")) != "null"
+    ]
+    return ", ".join(f"{_show(value)} x{count}" for value, count in counts[:5])
 
 
 def _show(value: Any) -> str:
@@ -522,6 +547,9 @@ def _record(outcome: DatasetOutcome, suite: str, results: list[Any], columns: se
                 unexpected=None if unexpected is None else int(unexpected),
                 rows=details.get("element_count"),
                 detail=_failure_detail(result, columns),
+                kind=str(config.type),
+                structural=bool((config.meta or {}).get("structural")),
+                examples=_examples(details),
             )
         )
 
@@ -643,13 +671,21 @@ def _opened(warehouse: Warehouse) -> Iterator[Warehouse]:
 
 
 def validate_layer(
-    layer: str, target: str = "duckdb", progress: Progress | None = None
+    layer: str,
+    target: str = "duckdb",
+    progress: Progress | None = None,
+    share: float | None = None,
 ) -> LayerReport:
     """Run the checkpoints of one layer (``raw`` or ``gold``) on the target's warehouse,
-    rebuild the Data Docs, and return the report. Raises nothing for failed expectations:
-    the caller decides (``LayerReport.raise_for_critical``)."""
+    rebuild the Data Docs, and return the report with the policy applied (``share``:
+    ``max_bad_row_share``, the configured one when None). Raises nothing for failed
+    expectations: the caller decides (``LayerReport.raise_for_critical``)."""
     from great_expectations.core.run_identifier import RunIdentifier
 
+    from .policy import max_bad_row_share
+
+    if share is None:
+        share, _ = max_bad_row_share()  # a bad setting fails before any validation
     progress = progress or (lambda message: None)
     spec = load_layer(layer)
     started = time.perf_counter()
@@ -694,13 +730,15 @@ def validate_layer(
         warnings.simplefilter("ignore")
         context.build_data_docs(site_names=[DOCS_SITE])
     _local_logo(docs_dir)
-    return LayerReport(
+    report = LayerReport(
         layer=layer,
         warehouse=warehouse.describe(),
         outcomes=outcomes,
         seconds=time.perf_counter() - started,
         docs_index=docs_dir / "index.html",
     )
+    report.apply_policy(share)
+    return report
 
 
 _GX_LOGO = re.compile(

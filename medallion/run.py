@@ -5,16 +5,21 @@ its first and fourth steps alone.
    and the archive into the raw schemas (``ingestion.pipelines``).
 2. **Check the load**: source freshness (``dbt source freshness``), each table's volume
    against its recent runs, and the raw expectations (Great Expectations). A stale
-   source beyond its error threshold or a critical expectation stops the run here,
-   before anything is built.
+   source beyond its error threshold, a structural check, or a row-level check failing
+   on more than ``max_bad_row_share`` of a table's rows (``policy``) stops the run here,
+   before anything is built; a row-level check within it is a warning.
 3. **Build** (``build``): ``dbt build`` (seeds, models, snapshots, tests), skipped when
    nothing changed since the last successful build, incremental when only live rows
    changed, whole otherwise and on the whole-build schedule (``build_state``).
 4. **Check the marts**: silver row counts into the audit, the gold expectations.
 5. **Publish** (``publish``): only now, every mart at once, atomically, where readers
    look. A run that stopped at any step before leaves the published marts as they were.
-6. **Record**: the run, its checks and its outcome go to the run audit, whether it
-   succeeded or not (``run_audit``).
+6. **Record**: the run, its checks, its warnings (printed as a table) and its outcome
+   go to the run audit, whether it succeeded or not (``run_audit``).
+
+``strict`` (``--strict``) makes any warning fail the run before publishing: a raw one
+before the build, a dbt one as dbt's ``--warn-error`` (what depends on the model is
+skipped), a gold one after it.
 
 Each function prints its progress and tables to the ``Output`` it is given and returns
 what it did; the command line only parses arguments and prints the final line.
@@ -40,6 +45,7 @@ class RunOptions:
     anomaly_factor: float | None = None
     generate_demo: bool = True
     select: list[str] | None = field(default=None)
+    strict: bool = False
 
     def command_line(self) -> str:
         """The command as the audit records it."""
@@ -49,6 +55,7 @@ class RunOptions:
             + (["--full-refresh"] if self.full_refresh else [])
             + (["--force"] if self.force else [])
             + ([f"--anomaly-factor {self.anomaly_factor:g}"] if self.anomaly_factor else [])
+            + (["--strict"] if self.strict else [])
         )
 
 
@@ -102,6 +109,12 @@ def ingest(options: RunOptions, out: Output) -> list:
     return reports
 
 
+def build_args(options: RunOptions) -> list[str]:
+    """dbt's arguments for step 3: ``build``, after ``--warn-error`` when ``strict`` (a
+    global flag of dbt 1.7: it goes before the command, which refuses it)."""
+    return (["--warn-error"] if options.strict else []) + ["build"]
+
+
 def build(options: RunOptions, out: Output, publish: bool = True):
     """Step 3: ``dbt build``. A full build is skipped when the raw layer and the project
     are as at the last successful one, unless ``force``; it is incremental when only
@@ -112,7 +125,7 @@ def build(options: RunOptions, out: Output, publish: bool = True):
     from .build_state import BuildState
     from .transform import run_dbt
 
-    dbt_args = ["build"]
+    dbt_args = build_args(options)
     since = None
     state = None
     if options.select:
@@ -211,11 +224,15 @@ def run(options: RunOptions, out: Output):
 
 def run_steps(options: RunOptions, audit, out: Output) -> None:
     """Steps 1 to 5; an exception stops the run where it is raised."""
+    from .policy import export_share, max_bad_row_share, percent
     from .quality import QualityFailed, validate_layer
     from .run_audit import anomaly_settings, check_freshness, raw_checks_table
     from .settings import resolve_sources
+    from .transform import BuildFailed
 
     settings = anomaly_settings(options.anomaly_factor)  # a bad setting fails before ingesting
+    share, share_origin = max_bad_row_share()
+    export_share(share)  # dbt's row-level tests judge by the same share
     say = progress(out)
 
     # 1. ingest
@@ -231,7 +248,7 @@ def run_steps(options: RunOptions, audit, out: Output) -> None:
     say("comparing each table's volume with its recent runs")
     audit.check_volumes(settings)
     out.print(raw_checks_table(audit))
-    raw = validate_layer("raw", options.target, progress=say)
+    raw = validate_layer("raw", options.target, progress=say, share=share)
     audit.add_quality(raw)
     raw.print(out)
     if audit.freshness_errors:
@@ -248,23 +265,48 @@ def run_steps(options: RunOptions, audit, out: Output) -> None:
             "static such as the demo, reload it with --full-refresh); thresholds are in "
             "models/staging/*/_*__sources.yml. dbt build did not run."
         )
-    raw.raise_for_critical("dbt build did not run.")
+    raw.raise_for_critical(
+        f"max_bad_row_share is {percent(share)} ({share_origin}). dbt build did not run; "
+        "the marts keep their last values."
+    )
+    if options.strict and raw.warnings:
+        raise QualityFailed(
+            f"--strict: {len(raw.warnings)} warning(s) on the raw layer (listed above). "
+            "dbt build did not run; the marts keep their last values."
+        )
 
     # 3. build
-    built = build(RunOptions(**{**options.__dict__, "select": None}), out, publish=False)
+    try:
+        outcome = build(RunOptions(**{**options.__dict__, "select": None}), out, publish=False)
+    except BuildFailed as exc:
+        if "max(table_rows)" not in str(exc):
+            raise
+        raise BuildFailed(
+            f"{exc}\nA row-level dbt test failed on more than max_bad_row_share "
+            f"({percent(share)}, {share_origin}) of its model's rows: dbt skipped every "
+            "node downstream of it, so the marts keep their last values (nothing was "
+            "published)."
+        ) from None
+    if outcome is not None:
+        audit.add_dbt_warnings(outcome.results)
 
     # 4. check the marts
     audit.add_silver_counts()
-    gold = validate_layer("gold", options.target, progress=say)
+    gold = validate_layer("gold", options.target, progress=say, share=share)
     audit.add_quality(gold)
     gold.print(out)
     gold.raise_for_critical(
         "The marts were built but break these rules; they were not published (readers "
         "keep the last good marts)."
     )
+    if options.strict and audit.warnings:
+        raise QualityFailed(
+            f"--strict: {len(audit.warnings)} warning(s) (listed above); the marts were not "
+            "published (readers keep the last good marts)."
+        )
 
     # 5. publish
-    if built is not None:
+    if outcome is not None:
         publish_marts(options.target, out)
     else:
         publish_if_behind(options.target, out)

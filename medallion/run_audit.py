@@ -66,6 +66,17 @@ RUN_COLUMNS = {
     "ended_at": ("timestamp", "datetime(6)"),
     "error_message": ("varchar", "text"),
 }
+# One row per warning per run: a check that failed on some rows and did not stop it.
+WARNINGS_TABLE = "pipeline_run_warnings"
+WARNING_COLUMNS = {
+    "run_id": ("varchar", "varchar(32) not null"),
+    "layer": ("varchar", "varchar(16)"),
+    "table_name": ("varchar", "varchar(255) not null"),
+    "check_name": ("varchar", "text"),
+    "failing_rows": ("bigint", "bigint"),
+    "table_rows": ("bigint", "bigint"),
+    "examples": ("varchar", "text"),
+}
 TABLE_COLUMNS = {
     "run_id": ("varchar", "varchar(32) not null"),
     "table_name": ("varchar", "varchar(255) not null"),
@@ -539,6 +550,53 @@ class TableAudit:
 
 
 @dataclass
+class RowWarning:
+    """One row of ``audit.pipeline_run_warnings``: a check that failed on some rows, and
+    the run went on (the policy, ``medallion.policy``)."""
+
+    layer: str
+    table_name: str
+    check_name: str
+    failing_rows: int | None = None
+    table_rows: int | None = None
+    examples: str = ""
+
+    def values(self, run_id: str) -> tuple[Any, ...]:
+        return (run_id, *(getattr(self, name) for name in list(WARNING_COLUMNS)[1:]))
+
+    @property
+    def share(self) -> str:
+        from .policy import percent
+
+        if self.failing_rows is None or not self.table_rows:
+            return ""
+        return percent(self.failing_rows / self.table_rows)
+
+
+def dbt_warnings(results: list[Any]) -> list[RowWarning]:
+    """The dbt tests that warned (a row-level test within ``max_bad_row_share``, or a
+    test of ``severity: warn``), each with the model it tests and its failing rows."""
+    warnings = []
+    for result in results:
+        node = getattr(result, "node", None)
+        if str(getattr(result, "status", "")) != "warn" or node is None:
+            continue
+        attached = getattr(node, "attached_node", None) or ""
+        depends = list(getattr(getattr(node, "depends_on", None), "nodes", None) or [])
+        model = (attached or (depends[0] if depends else "")).split(".")[-1]
+        failures = getattr(result, "failures", None)
+        warnings.append(
+            RowWarning(
+                layer="dbt",
+                table_name=model or "?",
+                check_name=str(getattr(node, "name", "?")),
+                failing_rows=None if failures is None else int(failures),
+            )
+        )
+    return warnings
+
+
+@dataclass
 class RunAudit:
     """Everything one ``medallion run`` learns, written at its end whatever happened."""
 
@@ -554,6 +612,7 @@ class RunAudit:
     anomalies: list[Anomaly] = field(default_factory=list)
     anomaly_settings: AnomalySettings | None = None
     quality: dict[str, Any] = field(default_factory=dict)  # layer -> LayerReport
+    warnings: list[RowWarning] = field(default_factory=list)
 
     def prefixed(self, text: str) -> str:
         """A message naming raw tables, with the environment's schema prefix."""
@@ -618,6 +677,20 @@ class RunAudit:
             row.expectations_passed = outcome.passed
             row.expectations_failed_critical = len(outcome.failed("critical"))
             row.expectations_failed_warning = len(outcome.failed("warning"))
+            self.warnings += [
+                RowWarning(
+                    layer=report.layer,
+                    table_name=name,
+                    check_name=failure.expectation,
+                    failing_rows=failure.unexpected,
+                    table_rows=failure.rows,
+                    examples=failure.examples,
+                )
+                for failure in outcome.failed("warning")
+            ]
+
+    def add_dbt_warnings(self, results: list[Any]) -> None:
+        self.warnings += dbt_warnings(results)
 
     def add_silver_counts(self) -> None:
         """Rows deduplicated and quarantined per silver table, from dbt's
@@ -686,6 +759,14 @@ class RunAudit:
                 f" values ({', '.join('?' for _ in TABLE_COLUMNS)})",
                 [row.values(self.run_id) for _, row in sorted(self.tables.items())],
             )
+            if self.warnings:
+                ensure_warnings_table(warehouse)
+                warned = warehouse.relation(AUDIT_SCHEMA, WARNINGS_TABLE)
+                warehouse.executemany(
+                    f"insert into {warned} ({', '.join(WARNING_COLUMNS)})"
+                    f" values ({', '.join('?' for _ in WARNING_COLUMNS)})",
+                    [warning.values(self.run_id) for warning in self.warnings],
+                )
             warehouse.commit()
 
 
@@ -703,7 +784,8 @@ def ensure_schema(warehouse: AuditWarehouse) -> None:
 
 
 def ensure_audit_tables(warehouse: AuditWarehouse) -> None:
-    """The audit schema and its two tables, if missing."""
+    """The audit schema and its two tables, if missing (the warnings table is made by
+    ``ensure_warnings_table`` when a run first has warnings to record)."""
     ensure_schema(warehouse)
     kind = 1 if warehouse.is_mysql else 0
     for table, columns in ((RUNS_TABLE, RUN_COLUMNS), (TABLES_TABLE, TABLE_COLUMNS)):
@@ -718,6 +800,15 @@ def ensure_audit_tables(warehouse: AuditWarehouse) -> None:
             f"alter table {warehouse.relation(AUDIT_SCHEMA, TABLES_TABLE)}"
             f" add column if not exists {name} {TABLE_COLUMNS[name][kind]}"
         )
+
+
+def ensure_warnings_table(warehouse: AuditWarehouse) -> None:
+    """``audit.pipeline_run_warnings``, if missing."""
+    kind = 1 if warehouse.is_mysql else 0
+    body = ", ".join(f"{name} {types[kind]}" for name, types in WARNING_COLUMNS.items())
+    warehouse.execute(
+        f"create table if not exists {warehouse.relation(AUDIT_SCHEMA, WARNINGS_TABLE)} ({body})"
+    )
 
 
 # --- reading the audit back ---------------------------------------------------------------
@@ -851,6 +942,38 @@ def print_run_summary(audit: RunAudit, console: Any) -> None:
         report = audit.quality.get(layer)
         for failure in [] if report is None else report.warnings:
             console.print(f"[yellow]Expectation warning:[/yellow] {failure.describe()}")
+    if audit.warnings:
+        console.print(warnings_table(audit))
+
+
+def warnings_table(audit: RunAudit) -> Any:
+    """Every warning of the run: a check that failed on some rows, which the run
+    routed and counted (``medallion.policy``), as a rich Table."""
+    from rich.table import Table
+
+    table = Table(
+        title=f"Warnings ({len(audit.warnings)}): rows standardised, quarantined or flagged",
+        title_justify="left",
+    )
+    for column, justify in (
+        ("layer", "left"),
+        ("table", "left"),
+        ("check", "left"),
+        ("rows", "right"),
+        ("share", "right"),
+        ("examples", "left"),
+    ):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for warning in audit.warnings:
+        table.add_row(
+            warning.layer,
+            audit.prefixed(warning.table_name),
+            warning.check_name,
+            _count(warning.failing_rows),
+            warning.share,
+            warning.examples,
+        )
+    return table
 
 
 def print_status(target: str, limit: int, console: Any) -> bool:

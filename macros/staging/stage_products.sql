@@ -1,4 +1,5 @@
-{#- Staging for a `products` table of either database. -#}
+{#- Staging for a `products` table of either database; the code trimmed and upper-cased,
+    as `stage_transactions` writes the lines' codes, so the two match. -#}
 {% macro stage_products(source_name) -%}
 with
 
@@ -8,7 +9,7 @@ source as (
 
 renamed as (
     select
-        trim(product_code) as product_code,
+        upper(trim(product_code)) as product_code,
         nullif(trim(product_name), '') as product_name,
         nullif(trim(product_line), '') as product_line,
         nullif(trim(product_family), '') as product_family,

@@ -1,9 +1,14 @@
 {#- One row per calendar day over the data's range (every transaction, survey and
-    expense date), with the fiscal calendar of the landing file where it has the day. -#}
+    expense date), with the fiscal calendar of the landing file where it has the day.
+    A transaction quarantined for its date (after var `max_valid_date`) is left out,
+    so a 9999-12-31 sentinel does not stretch the calendar by eight millennia. -#}
 with
 
 transactions as (
     select * from {{ ref("int_transactions_deduplicated") }}
+    where
+        rejection_reason is null
+        or rejection_reason <> 'transaction date after max_valid_date'
 ),
 
 surveys as (

@@ -36,6 +36,12 @@ UNKNOWN_KEY = -1
 # only uses clearly valid addresses and the clearly invalid "not-an-email".
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
+# sources.md: the enum of transactions.status and the territories
+STATUSES = ("Shipped", "Resolved", "Cancelled", "On Hold", "Disputed", "In Process")
+TERRITORIES = ("NA", "EMEA", "APAC", "Japan")
+# a transaction dated after this is a sentinel or a typo (dbt var max_valid_date)
+MAX_VALID_DATE = dt.date(2099, 12, 31)
+
 
 @dataclass(frozen=True)
 class Thresholds:
@@ -131,6 +137,27 @@ def parse_date(value: Any) -> dt.date | None:
     """The calendar date of a source datetime or date text (timestamps are UTC)."""
     parsed = parse_timestamp(value)
     return None if parsed is None else parsed.date()
+
+
+def standardise(value: Any, accepted: Sequence[str]) -> str | None:
+    """A status or territory as staging writes it: its accepted spelling whatever the
+    case and stray spaces; else as sent without the spaces; None when empty.
+
+    Reading: "stray whitespace" is spaces (what SQL's trim removes on both warehouses).
+    """
+    if value is None:
+        return None
+    text = str(value).strip(" ")
+    by_lower = {a.lower(): a for a in accepted}
+    return by_lower.get(text.lower(), text or None)
+
+
+def product_code_of(value: Any) -> str | None:
+    """A product code as both staging models write it: trimmed, upper case (`' s11_1001'`
+    is product `S11_1001`); None when empty."""
+    if value is None:
+        return None
+    return str(value).strip(" ").upper() or None
 
 
 def normalise_email(value: Any) -> str | None:
@@ -331,7 +358,7 @@ class Oracle:
     def products(self) -> dict[str, Row]:
         """Consolidated products (rule 1) by product_code."""
         return {
-            str(pk): row
+            product_code_of(pk): row
             for pk, row in consolidate(
                 self._table("archive", "products"), self._table("live", "products"), "product_code"
             ).items()
@@ -374,11 +401,16 @@ class Oracle:
         """The quarantine reason of a transaction, None when it is valid.
 
         Reading: one reason per row, checked in gold.md's order (zero quantity, null
-        amount, amount mismatch); the scenario gives each rejected row one defect.
+        amount, amount mismatch), then issue 26's: a status that is empty or, once its
+        case and spaces are set right, none of the enum; a transaction date that is
+        null, a zero date, or after MAX_VALID_DATE. The scenarios give each rejected
+        row one defect.
         """
         quantity = row.get("quantity")
         amount = to_money(row.get("amount"))
         price = to_money(row.get("unit_price"))
+        status = standardise(row.get("status"), STATUSES)
+        day = parse_date(row.get("transaction_date"))
         if quantity is not None and int(quantity) == 0:
             return "zero_quantity"
         if amount is None:
@@ -389,6 +421,14 @@ class Oracle:
             and abs(amount - int(quantity) * price) > self.thresholds.amount_tolerance
         ):
             return "amount_mismatch"
+        if status is None:
+            return "empty_status"
+        if status not in STATUSES:
+            return "unknown_status"
+        if day is None:
+            return "no_transaction_date"
+        if day > MAX_VALID_DATE:
+            return "date_after_max_valid_date"
         return None
 
     @cached_property
@@ -420,7 +460,8 @@ class Oracle:
                 if known_customer
                 else (None if source_customer is None else int(source_customer))
             )
-            product_code = row.get("product_code")
+            product_code = product_code_of(row.get("product_code"))
+            status = standardise(row.get("status"), STATUSES)
             fee = restocking_fee_for(amount, self.thresholds)
             transaction_type = "Sale" if amount > 0 else ("Refund" if amount < 0 else None)
             facts.append(
@@ -441,9 +482,9 @@ class Oracle:
                     "restocking_fee": fee,
                     "net_amount": cents(amount + fee if amount < 0 else amount),
                     "deal_size": deal_size_for(amount, self.thresholds),
-                    "territory": row.get("territory"),
-                    "status": row.get("status"),
-                    "is_cancelled": row.get("status") == "Cancelled",
+                    "territory": standardise(row.get("territory"), TERRITORIES),
+                    "status": status,
+                    "is_cancelled": status == "Cancelled",
                     "source_system": row["_source"],
                 }
             )

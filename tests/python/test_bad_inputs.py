@@ -638,7 +638,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-RUN_AUDIT = {"audit.pipeline_runs", "audit.pipeline_run_tables"}
+RUN_AUDIT = {"audit.pipeline_runs", "audit.pipeline_run_tables", "audit.pipeline_run_warnings"}
 
 
 def warehouse_snapshot(warehouse: Path) -> dict[str, list[tuple[Any, ...]]]:

@@ -54,6 +54,7 @@ def customer(
     last_name: str,
     email: str | None,
     updated_at: str,
+    created_at: str = "2020-01-01 00:00:00",
 ) -> Row:
     """A customer row; the columns no rule reads get plain, valid values."""
     return {
@@ -70,8 +71,7 @@ def customer(
         "postal_code": "12345",
         "country": "USA",
         "is_active": 1,
-        # Every version is valid from long before any order, so each fact finds one.
-        "created_at": "2020-01-01 00:00:00",
+        "created_at": created_at,
         "updated_at": updated_at,
     }
 
@@ -157,10 +157,26 @@ ARCHIVE_CUSTOMERS = [
 LIVE_CUSTOMERS = [
     customer(1, "Ada", "Lovelace", "ada@example.com", "2023-08-01 12:00:00"),
     customer(2, "Brian", "Kernighan", "  Brian.K@Example.COM ", "2023-08-01 12:00:00"),
-    customer(4, "Dennis", "Ritchie", "dennis@example.com", "2023-08-01 12:00:00"),
+    # created after all its lines (2024-02-10): a record migrated after its orders
+    customer(
+        4,
+        "Dennis",
+        "Ritchie",
+        "dennis@example.com",
+        "2024-08-01 12:00:00",
+        created_at="2024-06-01 00:00:00",
+    ),
     customer(5, "Edsger", "Dijkstra", "edsger@example.com", "2023-06-01 12:00:00"),
     customer(6, "Frances", "Allen", "frances@example.com", "2020-01-01 00:00:00"),
-    customer(7, "Grace", "Hopper", "grace@example.com", "2023-08-01 12:00:00"),
+    # created the evening after its lines (2024-01-05 12:00)
+    customer(
+        7,
+        "Grace",
+        "Hopper",
+        "grace@example.com",
+        "2024-01-06 12:00:00",
+        created_at="2024-01-05 18:00:00",
+    ),
     customer(8, "Hedy", "Lamarr", "not-an-email", "2023-08-01 12:00:00"),  # not merged with 9
     customer(11, "Ken", "Thompson", None, "2023-08-01 12:00:00"),  # not merged with 10
     customer(13, "Margaret", "Hamilton", "margaret@example.com", "2023-08-01 12:00:00"),
@@ -885,6 +901,36 @@ def test_fact_keys_point_at_the_dimension_row_of_the_same_id(
     assert not bad_products
 
 
+def test_lines_before_their_customers_created_at_find_its_first_version(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    """Customer 4 was created (2024-06-01) after all its lines, customer 7 the evening
+    after its lines: each line points at the customer's own version (not the unknown
+    member), and an as-of join on the dimension's validity finds that same version."""
+    created = {int(c["customer_id"]): c["created_at"] for c in LIVE_CUSTOMERS}
+    lines = rows(
+        con,
+        "select f.transaction_id, f.customer_id, f.customer_key, f.transaction_at,"
+        " d.valid_from, d.valid_to from marts.fct_transactions as f"
+        " inner join marts.dim_customer as d on f.customer_key = d.customer_key"
+        " where f.customer_id in (4, 7) order by f.transaction_id",
+    )
+    assert {line["transaction_id"] for line in lines} == {1021, 1022, 1051, 1052, 1053, 1054}
+    for line in lines:
+        assert str(line["transaction_at"]) < created[line["customer_id"]]  # the anomaly
+        assert line["customer_key"] != UNKNOWN_KEY
+        assert line["valid_from"] <= line["transaction_at"] < line["valid_to"], line
+    as_of = rows(
+        con,
+        "select f.transaction_id, count(d.customer_key) as versions"
+        " from marts.fct_transactions as f left join marts.dim_customer as d"
+        " on d.customer_id = f.customer_id and d.valid_from <= f.transaction_at"
+        " and f.transaction_at < d.valid_to"
+        " where f.customer_id in (4, 7) group by f.transaction_id",
+    )
+    assert all(row["versions"] == 1 for row in as_of), as_of
+
+
 # --- unknown members -----------------------------------------------------------------------
 
 
@@ -968,6 +1014,10 @@ REASON_TEXT = {
     "zero_quantity": "zero quantity",
     "null_amount": "null amount",
     "amount_mismatch": "amount differs from quantity * unit_price",
+    "empty_status": "empty status",
+    "unknown_status": "unknown status",
+    "no_transaction_date": "null or zero transaction date",
+    "date_after_max_valid_date": "transaction date after max_valid_date",
 }
 
 

@@ -37,7 +37,13 @@ COMPARED_SCHEMAS = ("marts", "restricted", "quarantine", "audit")
 # The run audit (medallion/run_audit.py) records each run, its ids and times, and each
 # successful build (medallion/build_state.py): they differ between any two runs by design
 # and have their own tests (test_run_audit.py, test_build_state.py).
-RUN_AUDIT_TABLES = {"pipeline_runs", "pipeline_run_tables", "dbt_builds", "publications"}
+RUN_AUDIT_TABLES = {
+    "pipeline_runs",
+    "pipeline_run_tables",
+    "pipeline_run_warnings",
+    "dbt_builds",
+    "publications",
+}
 
 # The dlt load a row came from is named after the time of that load, and a fact line
 # carries the watermark of the incremental build that wrote it (a whole build writes it

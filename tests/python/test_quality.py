@@ -65,8 +65,9 @@ class Run:
 def runs(tmp_path_factory: pytest.TempPathFactory, module_prefix: str) -> dict[str, Run]:
     """Three pipelines on their own demo sources, run at the same time (each is mostly
     waiting on dbt or a database): the demo as it is on DuckDB; a live transaction
-    status outside the contract's enum (critical) on DuckDB; a product in a product
-    line nobody decided on (warning) on MySQL."""
+    status outside the contract's enum on 30 of 1,122 lines, more than the 1% of
+    max_bad_row_share (critical), on DuckDB; a product in a product line nobody decided
+    on (warning) on MySQL."""
     runs = {}
     for name in ("clean", "critical", "warning"):
         env, demo = demo_env(tmp_path_factory.mktemp(f"quality_{name}"))
@@ -74,7 +75,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory, module_prefix: str) -> dict[s
     with sqlite3.connect(runs["critical"].demo / "live.sqlite") as conn:
         conn.execute(
             "update transactions set status = 'Lost' where transaction_id in"
-            " (select transaction_id from transactions order by transaction_id limit 3)"
+            " (select transaction_id from transactions order by transaction_id limit 30)"
         )
     with sqlite3.connect(runs["warning"].demo / "live.sqlite") as conn:
         conn.execute(
@@ -235,9 +236,11 @@ def test_a_critical_failure_stops_the_run_before_dbt_build(runs):
         rows, bad = conn.execute(
             "select count(*), sum(status = 'Lost') from transactions"
         ).fetchone()
-    assert bad == 3
+    assert bad == 30
     assert f"{bad} of {rows:,} rows bad" in failure
     assert "'Lost'" in failure
+    share = f"{100 * bad / rows:.2f}".rstrip("0").rstrip(".")  # 30 of 1,122: 2.67
+    assert f"max_bad_row_share: {share}% of the rows fail, more than 1%" in failure
     assert "dbt build did not run" in failure
     assert "dbt build (" not in run.output
     schemas = query(

@@ -1,11 +1,9 @@
-{#- History: "The first version of a customer is valid from its created_at (or the
-    beginning of time), so every historical transaction finds a version." Stated
-    strictly: no line of fct_transactions predates the validity of the customer (or
-    product) version it points at, so an as-of join (valid_from <= transaction_at <
-    valid_to) finds it too. A survivor of gold rule 3 inherits the transactions of
-    the ids merged into it, so its first version starts at the earliest created_at
-    of the whole group (int_customers_merged.first_created_at). Returns each line
-    that no version covers. An incremental build checks
+{#- History: "every historical transaction finds a version." Stated strictly: no
+    line of fct_transactions predates the validity of the customer (or product)
+    version it points at, so an as-of join (valid_from <= transaction_at <
+    valid_to) finds it too, including a line dated before its customer's
+    created_at, or inherited from an id merged into the survivor (gold rule 3).
+    Returns each line that no version covers. An incremental build checks
     the lines it wrote. -#}
 
 with

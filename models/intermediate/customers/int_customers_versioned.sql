@@ -1,6 +1,9 @@
 {#- Every version of every customer (from the snapshot), with its surrogate key and
     its personal values unmasked: what `dim_customer` masks and `restricted.customer_pii`
-    shows. One model reads the key (`int_customer_keys`), so the two always agree on it. -#}
+    shows. One model reads the key (`int_customer_keys`), so the two always agree on it.
+    The first version is valid from the beginning of time, as a product's is: a line
+    dated before its customer's `created_at` (a record migrated or re-keyed after its
+    first orders, a `created_at` that is null or a zero date) still finds a version. -#}
 with
 
 versions as (
@@ -56,12 +59,7 @@ described as (
         is_active,
         dbt_valid_to is null as is_current,
         case
-            when version_number = 1
-                then
-                    least(
-                        coalesce(first_created_at, {{ oldest_timestamp() }}),
-                        dbt_valid_from
-                    )
+            when version_number = 1 then {{ oldest_timestamp() }}
             else dbt_valid_from
         end as valid_from,
         coalesce(dbt_valid_to, {{ newest_timestamp() }}) as valid_to

@@ -6,7 +6,10 @@
     are ranked per business key `(order_number, order_line_number)` (latest
     `updated_at`, then live, then the lowest `transaction_id`); a row missing part of
     its business key is only deduplicated by id. Rows that break a rule keep a
-    `rejection_reason`.
+    `rejection_reason` (the first that applies, in the order below): gold.md's
+    three, then a status staging could not match (empty, or unknown), and a
+    transaction date that is null (a zero date arrives as null) or after var
+    `max_valid_date` (a sentinel such as 9999-12-31).
 
     Incremental (`changed_since()`): the ids that a load after the last build changed
     get their row again, and every row of a business key such an id had or has now is
@@ -136,6 +139,19 @@ judged as (
                 then 'null quantity or unit price'
             when abs(amount - quantity * unit_price) > {{ var("amount_tolerance") }}
                 then 'amount differs from quantity * unit_price'
+            when status is null then 'empty status'
+            when
+                status not in (
+                    {%- for value in var("transaction_statuses") %}
+                        '{{ value }}'{{ "," if not loop.last }}
+                    {%- endfor %}
+                )
+                then 'unknown status'
+            when transaction_at is null then 'null or zero transaction date'
+            when
+                cast(transaction_at as date)
+                > cast('{{ var("max_valid_date") }}' as date)
+                then 'transaction date after max_valid_date'
         end as rejection_reason,
         order_line_number,
         quantity,
