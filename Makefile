@@ -59,12 +59,14 @@ PYTEST_WORKERS ?= 2
 test: setup mariadb lint
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
-# The quick loop: lint, the tests that build no whole project (not marked slow), then
-# `medallion run` (ingest, dbt build, checks) on fresh demo sources in a scratch folder,
-# whatever sources .dlt/ configures.
+# The quick loop: lint, the tests that build no whole project and need no MariaDB (not
+# marked slow or mysql; CHECK_MARKERS='not slow' adds the MariaDB ones), then `medallion
+# run` (ingest, dbt build, checks) on fresh demo sources in a scratch folder, whatever
+# sources .dlt/ configures.
+CHECK_MARKERS ?= not slow and not mysql
 CHECK_DIR := $(shell mktemp -u /tmp/medallion-check.XXXXXX)
 check: setup mariadb lint
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -m "not slow"
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -m "$(CHECK_MARKERS)"
 	$(BIN)/medallion demo --out $(CHECK_DIR)/demo
 	SOURCES__ARCHIVE__CREDENTIALS=sqlite:///$(CHECK_DIR)/demo/archive.sqlite \
 		SOURCES__LIVE__CREDENTIALS=sqlite:///$(CHECK_DIR)/demo/live.sqlite \
