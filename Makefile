@@ -1,4 +1,5 @@
 # The two commands of the README: `make run` and `make test`. Both set up everything.
+# `make check` is the quick loop between them: lint, the fast tests, one build.
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
@@ -11,10 +12,11 @@ export RUNTIME__DLTHUB_TELEMETRY := false
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: setup run test lint docs mariadb clean help bench
+.PHONY: setup run test check lint docs mariadb clean help bench
 
 help:
 	@echo "make run    set up and run the whole pipeline on the embedded defaults"
+	@echo "make check  the quick loop (minutes): lint, the fast tests, dbt build on the demo"
 	@echo "make test   set up and run every test (pytest, dbt, sqlfluff, ruff)"
 	@echo "make docs   generate the dbt docs site"
 	@echo "make bench  benchmark against the real MariaDB (BENCH_ARGS='--rows 1M,10M')"
@@ -50,8 +52,29 @@ lint: setup
 		DBT_LOG_PATH=$(LINT_DIR)/logs $(BIN)/sqlfluff lint models snapshots tests/singular
 	rm -rf $(LINT_DIR)
 
+# Every test, on PYTEST_WORKERS processes (pytest-xdist). --dist loadfile keeps a
+# module's tests on one worker, so a module's shared warehouse is built once; the
+# modules that build the whole project are handed out first (tests/python/conftest.py).
+PYTEST_WORKERS ?= 2
 test: setup mariadb lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
+
+# The quick loop: lint, the tests that build no whole project and need no MariaDB (not
+# marked slow or mysql; CHECK_MARKERS='not slow' adds the MariaDB ones), then `medallion
+# run` (ingest, dbt build, checks) on fresh demo sources in a scratch folder, whatever
+# sources .dlt/ configures.
+CHECK_MARKERS ?= not slow and not mysql
+CHECK_DIR := $(shell mktemp -u /tmp/medallion-check.XXXXXX)
+check: setup mariadb lint
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -m "$(CHECK_MARKERS)"
+	$(BIN)/medallion demo --out $(CHECK_DIR)/demo
+	SOURCES__ARCHIVE__CREDENTIALS=sqlite:///$(CHECK_DIR)/demo/archive.sqlite \
+		SOURCES__LIVE__CREDENTIALS=sqlite:///$(CHECK_DIR)/demo/live.sqlite \
+		SOURCES__FILES__BUCKET_URL=$(CHECK_DIR)/demo/landing \
+		MEDALLION_DUCKDB_PATH=$(CHECK_DIR)/warehouse/medallion.duckdb \
+		DBT_TARGET_PATH=$(CHECK_DIR)/target DBT_LOG_PATH=$(CHECK_DIR)/logs \
+		$(BIN)/medallion run
+	rm -rf $(CHECK_DIR)
 
 # The benchmark (README, Performance): not part of `make test`; minutes at 1M rows.
 BENCH_ARGS ?=

@@ -7,8 +7,10 @@ folder and its own sources, through the same environment variables a user sets.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +63,33 @@ def pipeline_env(tmp: Path, archive: str, live: str, landing: Path | str) -> dic
         }
     )
     return env
+
+
+@dataclass(frozen=True)
+class SavedFolder:
+    """A folder built once per module, put back as it was before each test that changes it.
+
+    A pipeline's whole state (its sources, the DuckDB file, dlt's pipeline folders beside
+    it, dbt's target and logs) lives in one folder. A module builds it once, saves a copy
+    beside it, and each test gets it back byte for byte at the same absolute path, so
+    every path that was recorded (the SQLite URLs, dlt's state, dbt's manifest) still
+    holds: the cost of a copy of a few megabytes instead of an ingest and a build.
+    """
+
+    folder: Path
+    saved: Path
+
+    @classmethod
+    def save(cls, folder: Path) -> SavedFolder:
+        saved = folder.with_name(f"{folder.name}.saved")
+        shutil.copytree(folder, saved, symlinks=True)
+        return cls(folder, saved)
+
+    def restore(self) -> Path:
+        """The folder as it was saved, whatever the last test did to it."""
+        shutil.rmtree(self.folder)
+        shutil.copytree(self.saved, self.folder, symlinks=True)
+        return self.folder
 
 
 def run_cli(

@@ -749,6 +749,7 @@ def test_the_catalogue_has_every_kind_of_bad_input() -> None:
     assert len({each.name for each in CASES}) == len(CASES)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bad_input", CASES, ids=[each.name for each in CASES])
 def test_bad_input(runs: Runs, bad_input: Case) -> None:
     bad_input.check(runs)
@@ -788,6 +789,7 @@ COMPARED = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("table", sorted(COMPARED))
 def test_nothing_else_changed(runs: Runs, table: str) -> None:
     """Every row a bad input did not touch equals the reference run's, table by table."""

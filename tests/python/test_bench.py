@@ -55,7 +55,8 @@ def bench(tmp_path_factory: pytest.TempPathFactory, mysql_server: dict[str, Any]
                 prefix,
             ],
             env,
-            timeout=900,
+            # seven builds, beside the other pytest worker's: 900 s ran out on a busy machine
+            timeout=1800,
         )
         left = databases_with_prefix(prefix)
     finally:  # never leave databases behind, whatever failed

@@ -1,7 +1,8 @@
 """SCD type 2 history across runs, and hard deletes in live flowing to the gold layer.
 
-Each test runs the whole pipeline (`medallion run`) twice on real demo sources, with a
-change made in the live SQLite database in between, and reads the marts.
+The whole pipeline (`medallion run`) runs once on real demo sources for the module; each
+test starts from that warehouse, put back as it was built (``SavedFolder``), makes a change
+in the live SQLite database, runs the pipeline again and reads the marts.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from oracle import mask_pii
-from pipeline_helpers import pipeline_env, query, run_cli
+from pipeline_helpers import SavedFolder, pipeline_env, query, run_cli
 
 from medallion.demo import generate_demo
 
@@ -26,19 +27,30 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture
-def built(demo: Path, tmp_path: Path) -> tuple[Path, dict[str, str]]:
-    """A private copy of the demo sources, and a warehouse built once from them."""
-    sources = tmp_path / "sources"
+@pytest.fixture(scope="module")
+def built_once(
+    demo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[SavedFolder, dict[str, str]]:
+    """A copy of the demo sources and a warehouse built from them, once for the module."""
+    work = tmp_path_factory.mktemp("history") / "work"
+    sources = work / "sources"
     shutil.copytree(demo, sources)
     env = pipeline_env(
-        tmp_path,
+        work,
         f"sqlite:///{sources / 'archive.sqlite'}",
         f"sqlite:///{sources / 'live.sqlite'}",
         sources / "landing",
     )
     run_cli(["run"], env)
-    return sources, env
+    return SavedFolder.save(work), env
+
+
+@pytest.fixture
+def built(built_once: tuple[SavedFolder, dict[str, str]]) -> tuple[Path, dict[str, str]]:
+    """The demo sources and the warehouse built from them, as the module's run left
+    them: each test changes both freely."""
+    saved, env = built_once
+    return saved.restore() / "sources", dict(env)
 
 
 def _live(sources: Path) -> sqlite3.Connection:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from pipeline_helpers import PROJECT_DIR, pipeline_env, query, run_cli
+from pipeline_helpers import PROJECT_DIR, SavedFolder, pipeline_env, query, run_cli
 
 from medallion.build_state import BuildState, whole_build_every_days
 from medallion.demo import generate_demo
@@ -169,12 +169,16 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture
-def built(demo: Path, tmp_path: Path) -> tuple[Path, dict[str, str], Path]:
-    sources = tmp_path / "sources"
+@pytest.fixture(scope="module")
+def built_once(
+    demo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[SavedFolder, dict[str, str]]:
+    """A copy of the demo sources, ingested and built whole, once for the module."""
+    work = tmp_path_factory.mktemp("incremental") / "work"
+    sources = work / "sources"
     shutil.copytree(demo, sources)
     env = pipeline_env(
-        tmp_path,
+        work,
         f"sqlite:///{sources / 'archive.sqlite'}",
         f"sqlite:///{sources / 'live.sqlite'}",
         sources / "landing",
@@ -182,7 +186,17 @@ def built(demo: Path, tmp_path: Path) -> tuple[Path, dict[str, str], Path]:
     run_cli(["ingest"], env)
     first = run_cli(["build"], env)
     assert "Incremental build" not in first.stdout
-    return sources, env, tmp_path
+    return SavedFolder.save(work), env
+
+
+@pytest.fixture
+def built(
+    built_once: tuple[SavedFolder, dict[str, str]], tmp_path: Path
+) -> tuple[Path, dict[str, str], Path]:
+    """The sources and the warehouse as the module's first build left them (each test
+    changes both freely), and a folder of the test's own."""
+    saved, env = built_once
+    return saved.restore() / "sources", dict(env), tmp_path
 
 
 def _later(conn: sqlite3.Connection) -> str:

@@ -24,7 +24,7 @@ from oracle import UNKNOWN_KEY, Oracle, Sources, mask_pii
 from pipeline_helpers import MYSQL, drop_databases, pipeline_env, run_cli
 from test_gold_rules import ARCHIVE, LANDING_FILES, LIVE, PERSONAL_COLUMNS, customer
 
-pytestmark = pytest.mark.mysql
+pytestmark = [pytest.mark.mysql, pytest.mark.slow]  # builds the whole project
 
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 

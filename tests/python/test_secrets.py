@@ -34,7 +34,7 @@ from pipeline_helpers import MYSQL, PROJECT_DIR, drop_databases, pipeline_env, r
 
 from medallion.demo import generate_demo
 
-pytestmark = pytest.mark.mysql
+pytestmark = [pytest.mark.mysql, pytest.mark.slow]  # builds the whole project
 
 SERVER_URL = f"mysql+pymysql://{MYSQL['user']}@{MYSQL['host']}:{MYSQL['port']}"
 
