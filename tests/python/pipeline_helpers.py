@@ -130,6 +130,30 @@ def query(warehouse: Path | str, sql: str) -> list[tuple[Any, ...]]:
         return conn.execute(sql).fetchall()
 
 
+def change_one_live_sale(live: Path, warehouse: Path | str) -> tuple[int, int, int]:
+    """A valid change to the first live sale of the fact, in the live SQLite source: 7
+    more items, the amount follows (quantity * unit_price), ``updated_at`` ahead of the
+    demo's. Returns its id, the quantity before and the quantity after."""
+    import sqlite3
+
+    (transaction_id,) = query(
+        warehouse,
+        "select transaction_id from marts.fct_transactions where transaction_type = 'Sale'"
+        " and transaction_id in (select transaction_id from raw_live.transactions)"
+        " order by transaction_id limit 1",
+    )[0]
+    with sqlite3.connect(live) as conn:
+        (quantity,) = conn.execute(
+            "select quantity from transactions where transaction_id = ?", (transaction_id,)
+        ).fetchone()
+        conn.execute(
+            "update transactions set quantity = ?, amount = round(? * unit_price, 2),"
+            " updated_at = '2025-07-01 09:00:00' where transaction_id = ?",
+            (quantity + 7, quantity + 7, transaction_id),
+        )
+    return transaction_id, quantity, quantity + 7
+
+
 def table_rows(warehouse: Path | str, table: str) -> list[tuple[Any, ...]]:
     """Every row of a table, sorted, for whole-table equality checks."""
     return sorted(query(warehouse, f"select * from {table}"), key=repr)

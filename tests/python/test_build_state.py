@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import shutil
 import signal
-import sqlite3
 from pathlib import Path
 
 import duckdb
 import pytest
-from pipeline_helpers import PROJECT_DIR, pipeline_env, query, run_cli
+from pipeline_helpers import PROJECT_DIR, change_one_live_sale, pipeline_env, query, run_cli
 
 from medallion import build_state
 from medallion.demo import generate_demo
@@ -124,21 +123,7 @@ def test_a_select_is_never_skipped_nor_recorded(built):
 def test_a_changed_source_row_is_built_even_after_a_killed_build(built):
     sources, env = built
     warehouse = env["MEDALLION_DUCKDB_PATH"]
-    (transaction_id,) = query(
-        warehouse,
-        "select transaction_id from marts.fct_transactions where transaction_type = 'Sale'"
-        " and transaction_id in (select transaction_id from raw_live.transactions)"
-        " order by transaction_id limit 1",
-    )[0]
-    with sqlite3.connect(sources / "live.sqlite") as conn:
-        (quantity,) = conn.execute(
-            "select quantity from transactions where transaction_id = ?", (transaction_id,)
-        ).fetchone()
-        conn.execute(  # a valid change: the amount stays quantity * unit_price
-            "update transactions set quantity = ?, amount = round(? * unit_price, 2),"
-            " updated_at = '2025-07-01 09:00:00' where transaction_id = ?",
-            (quantity + 7, quantity + 7, transaction_id),
-        )
+    transaction_id, quantity, _ = change_one_live_sale(sources / "live.sqlite", warehouse)
     recorded = builds(env)
 
     # killed in dbt after the new row was loaded: the build never finished, nothing

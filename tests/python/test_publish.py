@@ -26,7 +26,15 @@ from typing import Any
 import duckdb
 import pymysql
 import pytest
-from pipeline_helpers import MYSQL, PROJECT_DIR, drop_databases, pipeline_env, query, run_cli
+from pipeline_helpers import (
+    MYSQL,
+    PROJECT_DIR,
+    change_one_live_sale,
+    drop_databases,
+    pipeline_env,
+    query,
+    run_cli,
+)
 
 from medallion.demo import generate_demo
 
@@ -53,27 +61,6 @@ def schema_rows(path: Path | str, schema: str) -> dict[str, list[tuple]]:
             name: sorted(conn.execute(f'select * from "{schema}"."{name}"').fetchall(), key=repr)
             for (name,) in names
         }
-
-
-def change_one_sale(live: Path, warehouse: str) -> tuple[int, int]:
-    """A valid change to one live sale (7 more items, the amount follows): returns its
-    id and new quantity."""
-    (transaction_id,) = query(
-        warehouse,
-        "select transaction_id from marts.fct_transactions where transaction_type = 'Sale'"
-        " and transaction_id in (select transaction_id from raw_live.transactions)"
-        " order by transaction_id limit 1",
-    )[0]
-    with sqlite3.connect(live) as conn:
-        (quantity,) = conn.execute(
-            "select quantity from transactions where transaction_id = ?", (transaction_id,)
-        ).fetchone()
-        conn.execute(
-            "update transactions set quantity = ?, amount = round(? * unit_price, 2),"
-            " updated_at = '2025-07-01 09:00:00' where transaction_id = ?",
-            (quantity + 7, quantity + 7, transaction_id),
-        )
-    return transaction_id, quantity + 7
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +115,8 @@ def test_a_run_publishes_every_mart_and_a_reader_holding_the_file_blocks_nothing
     )
     try:
         assert reader.stdout.readline().strip() == "open"
-        transaction_id, quantity = change_one_sale(tmp_path / "sources" / "live.sqlite", warehouse)
+        live = tmp_path / "sources" / "live.sqlite"
+        transaction_id, before, quantity = change_one_live_sale(live, warehouse)
 
         second = run_cli(["run"], env)  # exit 0 with the reader still holding the file
 
@@ -136,7 +124,7 @@ def test_a_run_publishes_every_mart_and_a_reader_holding_the_file_blocks_nothing
         reader.stdin.write(f"{transaction_id}\n")
         reader.stdin.flush()
         # it still reads the file it opened: the quantity before the change
-        assert int(reader.stdout.readline()) == quantity - 7
+        assert int(reader.stdout.readline()) == before
     finally:
         reader.kill()
         reader.wait()
@@ -195,7 +183,7 @@ def test_a_failing_test_or_a_killed_build_leaves_the_published_marts_as_they_wer
     (project / "tests" / "singular" / "assert_nothing_is_ever_sold.sql").write_text(
         "select * from {{ ref('fct_transactions') }} where transaction_type = 'Sale'\n"
     )
-    transaction_id, quantity = change_one_sale(live, warehouse)
+    transaction_id, _, quantity = change_one_live_sale(live, warehouse)
     failed = run_project(project, ["run"], env)
 
     assert failed.returncode == 1, failed.stdout[-3000:] + failed.stderr[-3000:]
@@ -208,7 +196,7 @@ def test_a_failing_test_or_a_killed_build_leaves_the_published_marts_as_they_wer
     assert digest(published) == before
 
     # killed half-way through a build of another change
-    change_one_sale(live, warehouse)
+    change_one_live_sale(live, warehouse)
     killed = run_cli(["run"], {**env, "MEDALLION_FAULT_AT": "dbt:monthly_summary"}, expect=None)
     assert killed.returncode == -signal.SIGKILL, killed.stdout[-3000:]
     assert digest(published) == before

@@ -70,7 +70,9 @@ rejections_without_cause as (
                     {%- endfor %}
                 )
                 then 1
-            when reason = 'null or zero transaction date' and transaction_at is null then 1
+            when
+                reason = 'null or zero transaction date' and transaction_at is null
+                then 1
             when
                 reason = 'transaction date after max_valid_date'
                 and cast(transaction_at as date)
