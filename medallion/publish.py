@@ -64,13 +64,14 @@ class Publication:
 
 def published_path() -> Path:
     """The DuckDB file of the published marts (``MEDALLION_MARTS_PATH``); by default
-    beside the warehouse file, named after it, so two warehouses never share one."""
+    beside the warehouse file, named after it and the schema prefix, so two warehouses
+    (or two environments of one) never share one."""
     raw = os.environ.get("MEDALLION_MARTS_PATH")
     if raw:
         path = Path(raw).expanduser()
         return path if path.is_absolute() else (Path.cwd() / path).resolve()
     warehouse = warehouse_path()
-    return warehouse.with_name(f"{warehouse.stem}_marts.duckdb")
+    return warehouse.with_name(f"{warehouse.stem}_{schema_prefix()}marts.duckdb")
 
 
 def published_schema() -> str:
@@ -105,7 +106,7 @@ def _publish_duckdb() -> Publication:
             "marts need a file of their own"
         )
     out.parent.mkdir(parents=True, exist_ok=True)
-    built = built_schema("marts", "duckdb")
+    built = schema_prefix() + built_schema("marts", "duckdb")
     temporary = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.tmp")
     rows: dict[str, int] = {}
     try:

@@ -43,7 +43,8 @@ pytestmark = pytest.mark.slow
 
 def published_path(env: dict[str, str]) -> Path:
     warehouse = Path(env["MEDALLION_DUCKDB_PATH"])
-    return warehouse.with_name(f"{warehouse.stem}_marts.duckdb")
+    prefix = env.get("MEDALLION_SCHEMA_PREFIX", "")
+    return warehouse.with_name(f"{warehouse.stem}_{prefix}marts.duckdb")
 
 
 def digest(path: Path) -> str:
@@ -210,10 +211,13 @@ def test_a_failing_test_or_a_killed_build_leaves_the_published_marts_as_they_wer
 def test_a_build_of_a_selection_publishes_nothing_and_export_reads_the_published_marts(
     demo: Path, tmp_path: Path
 ) -> None:
-    env = fresh_env(demo, tmp_path)
+    # under a schema prefix: dbt builds prefix_marts, the published file is the
+    # environment's own (<warehouse>_<prefix>marts.duckdb) with a schema `marts`
+    env = {**fresh_env(demo, tmp_path), "MEDALLION_SCHEMA_PREFIX": "pfx_"}
     run_cli(["run"], env)
     published = published_path(env)
     before = digest(published)
+    assert schema_rows(published, "marts") == schema_rows(env["MEDALLION_DUCKDB_PATH"], "pfx_marts")
 
     selected = run_cli(["build", "--select", "dim_date"], env)
 
@@ -363,5 +367,7 @@ def test_publish_refuses_the_warehouse_file_as_its_own_target(tmp_path: Path, mo
         publish.publish("duckdb")
     monkeypatch.delenv("MEDALLION_MARTS_PATH")
     assert publish.published_path() == tmp_path / "w_marts.duckdb"
+    monkeypatch.setenv("MEDALLION_SCHEMA_PREFIX", "dev_")  # an environment of its own
+    assert publish.published_path() == tmp_path / "w_dev_marts.duckdb"
     monkeypatch.setenv("MEDALLION_MARTS_PATH", "relative/m.duckdb")
     assert publish.published_path() == Path(os.getcwd()) / "relative" / "m.duckdb"
