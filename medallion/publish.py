@@ -5,7 +5,7 @@ dbt builds and tests the gold layer where readers do not look; ``publish`` then 
 copy of every mart where they do:
 
 - **DuckDB.** The published marts are a file of their own (``MEDALLION_MARTS_PATH``,
-  default ``<warehouse>_marts.duckdb`` beside the warehouse file, e.g.
+  default ``<warehouse>_<schema prefix>marts.duckdb`` beside the warehouse file, e.g.
   ``warehouse/medallion_marts.duckdb``), schema ``marts``. It is written whole under a
   temporary name in the same folder, then moved into place with ``os.replace``, which
   is atomic. The pipeline never opens the published file, so a reader holding it open
