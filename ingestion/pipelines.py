@@ -33,6 +33,7 @@ from medallion.settings import (
     MySQLWarehouse,
     SourceSettings,
     check_target,
+    configured_days,
     configured_number,
     describe_warehouse,
     parse_duration,
@@ -222,7 +223,6 @@ def _backend(name: str) -> tuple[str, int]:
 DEFAULT_LIVE_LAG = "1h"
 MAX_LIVE_LAG_DAYS = 366
 DEFAULT_KEY_CHECK_EVERY_DAYS = 7.0
-MAX_KEY_CHECK_EVERY_DAYS = 3650.0
 
 
 def live_lag() -> tuple[float, str]:
@@ -247,18 +247,12 @@ def key_check_every_days() -> tuple[float, str]:
     raw's, and where that came from: ``SOURCES__LIVE__KEY_CHECK_EVERY_DAYS``, else
     ``[sources.live] key_check_every_days`` in ``.dlt/config.toml``, else 7; 0 compares
     them on every run."""
-    days, origin = configured_number(
+    return configured_days(
         "SOURCES__LIVE__KEY_CHECK_EVERY_DAYS",
         "sources.live.key_check_every_days",
-        float,
         DEFAULT_KEY_CHECK_EVERY_DAYS,
+        "every run",
     )
-    if not 0 <= days <= MAX_KEY_CHECK_EVERY_DAYS:  # also refuses nan and inf
-        raise ConfigError(
-            f"{origin} must be 0 (every run) or a number of days up to "
-            f"{MAX_KEY_CHECK_EVERY_DAYS:g}, got {days!r}"
-        )
-    return days, origin
 
 
 def key_check_due(last: dt.datetime | None, every_days: float, now: dt.datetime) -> bool:

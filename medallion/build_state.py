@@ -56,7 +56,7 @@ from importlib import metadata
 from typing import Any
 
 from .run_audit import AUDIT_SCHEMA, AuditWarehouse, ensure_schema, opened, utc_now
-from .settings import PROJECT_DIR, RAW_SCHEMAS, ConfigError, configured_number
+from .settings import PROJECT_DIR, RAW_SCHEMAS, configured_days
 
 BUILDS_TABLE = "dbt_builds"
 
@@ -65,7 +65,6 @@ DEFAULT_WHOLE_BUILD_EVERY_DAYS = 7.0
 WHOLE_MARK = '"whole": true'
 # the signature of the row that marks a whole build as started (``mark_whole_build_started``)
 STARTED_SIGNATURE = ""
-MAX_WHOLE_BUILD_EVERY_DAYS = 3650.0
 
 # What dbt reads: everything else in the repository cannot change a build.
 PROJECT_FILES = ("dbt_project.yml", "profiles.yml")
@@ -110,18 +109,12 @@ def whole_build_every_days() -> tuple[float, str]:
     incremental is made whole, and where that came from: ``MEDALLION_WHOLE_BUILD_EVERY_DAYS``,
     else ``[build] whole_build_every_days`` in ``.dlt/config.toml``, else 7; 0 never
     makes one whole for its age."""
-    days, origin = configured_number(
+    return configured_days(
         "MEDALLION_WHOLE_BUILD_EVERY_DAYS",
         "build.whole_build_every_days",
-        float,
         DEFAULT_WHOLE_BUILD_EVERY_DAYS,
+        "never",
     )
-    if not 0 <= days <= MAX_WHOLE_BUILD_EVERY_DAYS:  # also refuses nan and inf
-        raise ConfigError(
-            f"{origin} must be 0 (never) or a number of days up to "
-            f"{MAX_WHOLE_BUILD_EVERY_DAYS:g}, got {days!r}"
-        )
-    return days, origin
 
 
 def raw_tables(warehouse: AuditWarehouse) -> dict[str, list[Any]]:

@@ -225,6 +225,22 @@ def configured_number(
         raise ConfigError(f"{origin} must be {expected}, got {value!r}") from None
 
 
+MAX_DAYS = 3650.0
+
+
+def configured_days(env: str, key: str, default: float, zero_means: str) -> tuple[float, str]:
+    """A number of days from 0 to ``MAX_DAYS`` and where it came from, looked up as
+    ``configured_number`` does; ``zero_means`` says what 0 does, in the error that
+    refuses anything else (nan and inf included)."""
+    days, origin = configured_number(env, key, float, default)
+    if not 0 <= days <= MAX_DAYS:
+        raise ConfigError(
+            f"{origin} must be 0 ({zero_means}) or a number of days up to "
+            f"{MAX_DAYS:g}, got {days!r}"
+        )
+    return days, origin
+
+
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(d|h|m|s)")
 _UNIT_SECONDS = {"d": 86_400, "h": 3_600, "m": 60, "s": 1}
 
