@@ -41,10 +41,12 @@ def run_dbt(
     target: str = "duckdb",
     raise_on_failure: bool = True,
     changed_since: str | None = None,
+    project_dir: os.PathLike | str | None = None,
 ) -> DbtOutcome:
     """Run one dbt command (``["build"]``, ``["docs", "generate"]``...) and summarise it.
     ``changed_since``: the watermark of an incremental build (``build_state``); without
-    it the incremental models are built whole."""
+    it the incremental models are built whole. ``project_dir``: another checkout of the
+    project (the slim CI build of a change, ``medallion.slim``); this one by default."""
     from dbt.cli.main import dbtRunner
 
     from .faults import dbt_callbacks
@@ -56,7 +58,7 @@ def run_dbt(
         [
             *args,
             "--project-dir",
-            str(PROJECT_DIR),
+            str(project_dir or PROJECT_DIR),
             "--profiles-dir",
             str(PROJECT_DIR),
             "--target",
