@@ -84,3 +84,19 @@ def run_dbt(
         detail = "\n  ".join(outcome.failures) or str(result.exception or "see the dbt log above")
         raise BuildFailed(f"dbt {outcome.command} failed:\n  {detail}")
     return outcome
+
+
+def release_warehouse() -> None:
+    """Let go of the DuckDB warehouse file dbt-duckdb keeps open in this process after a
+    command. The command line exits anyway; a process that stays (Dagster's in-process
+    runs, ``medallion.orchestration``) must not hold the file's lock against the next
+    reader or run in another process."""
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:
+        return
+    import gc
+
+    DuckDBConnectionManager.close_all_connections()
+    gc.collect()
+

@@ -401,6 +401,7 @@ def build_run_asset() -> Any:
         from ..lock import warehouse_lock
         from ..run import RunOptions, run
         from ..run_audit import RunAudit
+        from ..transform import release_warehouse
 
         left_out = every_key - set(context.selected_asset_keys)
         if left_out:
@@ -418,7 +419,7 @@ def build_run_asset() -> Any:
         )
         audit = RunAudit(
             target=options.target,
-            command=f"dagster run {context.run_id} ({options.command_line()})",
+            command=f"dagster run {context.run.run_id} ({options.command_line()})",
         )
         error: Exception | None = None
         try:
@@ -426,6 +427,8 @@ def build_run_asset() -> Any:
                 run(options, LogOutput(context.log), audit=audit)
         except Exception as exc:  # the events of what was done are reported first
             error = exc
+        finally:
+            release_warehouse()
         yield from raw_events(audit)
         yield from dbt_events(audit, check_keys)
         yield from quality_events(audit, "gold")
