@@ -99,4 +99,3 @@ def release_warehouse() -> None:
 
     DuckDBConnectionManager.close_all_connections()
     gc.collect()
-
