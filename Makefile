@@ -12,7 +12,7 @@ export RUNTIME__DLTHUB_TELEMETRY := false
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: setup run test check lint docs mariadb clean help bench
+.PHONY: setup run test check lint docs mariadb clean help bench orchestrate materialize
 
 help:
 	@echo "make run    set up and run the whole pipeline on the embedded defaults"
@@ -20,6 +20,8 @@ help:
 	@echo "make test   set up and run every test (pytest, dbt, sqlfluff, ruff)"
 	@echo "make docs   generate the dbt docs site"
 	@echo "make bench  benchmark against the real MariaDB (BENCH_ARGS='--rows 1M,10M')"
+	@echo "make orchestrate  the Dagster UI (dagster dev) on http://127.0.0.1:3000"
+	@echo "make materialize  every Dagster asset once, from the command line"
 	@echo "make clean  remove the venv, the warehouse and generated sources"
 
 $(STAMP): pyproject.toml requirements.lock
@@ -51,6 +53,7 @@ lint: setup
 	MEDALLION_DUCKDB_PATH=$(LINT_DIR)/lint.duckdb DBT_TARGET_PATH=$(LINT_DIR)/target \
 		DBT_LOG_PATH=$(LINT_DIR)/logs $(BIN)/sqlfluff lint models snapshots tests/singular
 	rm -rf $(LINT_DIR)
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
 # Every test, on PYTEST_WORKERS processes (pytest-xdist). --dist loadfile keeps a
 # module's tests on one worker, so a module's shared warehouse is built once; the
@@ -84,5 +87,20 @@ bench: setup mariadb
 docs: setup
 	$(BIN)/medallion docs
 
+# Dagster (docs/orchestration.md): its instance (run history, schedules' state) lives in
+# DAGSTER_HOME, whose dagster.yaml switches telemetry off; the UI listens on 127.0.0.1.
+DAGSTER_HOME ?= $(CURDIR)/.dagster
+DAGSTER_PORT ?= 3000
+DAGSTER_MODULE := medallion.orchestration.definitions
+$(DAGSTER_HOME)/dagster.yaml: medallion/orchestration/dagster.yaml
+	mkdir -p $(DAGSTER_HOME)
+	cp $< $@
+
+orchestrate: setup $(DAGSTER_HOME)/dagster.yaml
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -h 127.0.0.1 -p $(DAGSTER_PORT)
+
+materialize: setup $(DAGSTER_HOME)/dagster.yaml
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster asset materialize -m $(DAGSTER_MODULE) --select '*'
+
 clean:
-	rm -rf $(VENV) warehouse/*.duckdb* warehouse/.dlt data target logs
+	rm -rf $(VENV) warehouse/*.duckdb* warehouse/.dlt data target logs .dagster

@@ -558,3 +558,27 @@ def test_the_slim_build_builds_only_the_changed_model_and_its_children(
     nothing = _medallion(["slim", "--state", str(tmp_path / "nowhere")], env)
     assert nothing.returncode != 0
     assert "No production manifest in" in nothing.stdout
+
+
+# --- the users' CI workflow -------------------------------------------------------------
+
+
+def test_the_ci_workflow_passes_its_linter_which_catches_a_broken_one(tmp_path: Path):
+    import yaml
+
+    workflow = PROJECT_DIR / ".github" / "workflows" / "dbt.yml"
+    lint = [str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows"]
+    checked = subprocess.run([*lint, str(workflow)], capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    broken = tmp_path / "broken.yml"
+    broken.write_text(workflow.read_text().replace("runs-on:", "runs_on:", 1))
+    refused = subprocess.run([*lint, str(broken)], capture_output=True, text=True, check=False)
+    assert refused.returncode != 0 and "runs_on" in refused.stdout
+
+    jobs = yaml.safe_load(workflow.read_text())["jobs"]
+    scripts = {name: " ".join(s.get("run", "") for s in job["steps"]) for name, job in jobs.items()}
+    assert "make lint" in scripts["lint"]
+    assert "medallion build --force" in scripts["build-duckdb"]
+    assert jobs["build-mariadb"]["services"]["mariadb"]["image"].startswith("mariadb:")
+    assert "medallion build --target mysql --force" in scripts["build-mariadb"]
+    assert 'medallion slim --state "$GITHUB_WORKSPACE/ci/base-target"' in scripts["slim"]
