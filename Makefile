@@ -12,7 +12,7 @@ export RUNTIME__DLTHUB_TELEMETRY := false
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: setup run test check lint docs mariadb clean help bench orchestrate materialize
+.PHONY: setup run test check lint docs mariadb clean help bench orchestrate materialize chromium
 
 help:
 	@echo "make run    set up and run the whole pipeline on the embedded defaults"
@@ -45,6 +45,14 @@ mariadb:
 		done; \
 	fi
 
+# test_orchestration.py looks at the Dagster UI with headless Chromium from the
+# system's packages: installed here when missing (Debian/Ubuntu; sudo unless root).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+		echo "installing chromium (apt-get)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
+
 # sqlfluff compiles every model with dbt against a scratch warehouse of its own.
 LINT_DIR := $(shell mktemp -u /tmp/medallion-lint.XXXXXX)
 lint: setup
@@ -59,7 +67,7 @@ lint: setup
 # module's tests on one worker, so a module's shared warehouse is built once; the
 # modules that build the whole project are handed out first (tests/python/conftest.py).
 PYTEST_WORKERS ?= 2
-test: setup mariadb lint
+test: setup mariadb lint chromium
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # The quick loop: lint, the tests that build no whole project and need no MariaDB (not

@@ -57,6 +57,7 @@ GROUPS = {
     "restricted": "restricted",
 }
 PROJECT_INPUTS = ("models", "macros", "seeds", "snapshots", "tests", "dbt_project.yml")
+DBT_SUFFIXES = {".sql", ".yml", ".yaml", ".csv", ".md"}  # not tests/python
 
 
 def raw_key(source: str, table: str) -> AssetKey:
@@ -101,7 +102,8 @@ def manifest_path() -> Path:
         built = manifest.stat().st_mtime
         inputs = [PROJECT_DIR / name for name in PROJECT_INPUTS]
         files = [f for p in inputs for f in ([p] if p.is_file() else p.rglob("*"))]
-        if all(f.stat().st_mtime <= built for f in files if f.is_file()):
+        read = [f for f in files if f.suffix in DBT_SUFFIXES and f.is_file()]
+        if all(f.stat().st_mtime <= built for f in read):
             return manifest
     run_dbt(["parse"], target=os.environ.get("MEDALLION_TARGET") or "duckdb")
     return manifest

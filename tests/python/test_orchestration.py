@@ -485,12 +485,44 @@ def test_the_webserver_serves_the_asset_graph_over_graphql(built: Built, tmp_pat
         assert "raw_live/transactions" in ancestors(graph, "marts/fct_transactions")
         assert "marts/customer_segments" in graph["powerbi/customer_segments_dashboard"]
         assert graph_keys(built).keys() <= graph.keys()
+        look_at_the_page(f"http://127.0.0.1:{port}/asset-groups", tmp_path)
     finally:
         server.terminate()
         try:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+def look_at_the_page(url: str, tmp_path: Path) -> None:
+    """Headless Chromium (the system's, `make chromium`) renders the UI's lineage page:
+    the page's script ran and drew the groups; and takes the screenshot the docs show
+    (docs/images/dagster-asset-graph.png is one such)."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.fail("Chromium is not installed: `make chromium` (apt-get install chromium)")
+    common = [
+        browser,
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        f"--user-data-dir={tmp_path / 'chromium'}",
+        "--window-size=1600,1000",
+        "--virtual-time-budget=20000",
+    ]
+    dom = subprocess.run(
+        [*common, "--dump-dom", url], capture_output=True, text=True, timeout=120, check=False
+    ).stdout
+    assert "Global asset lineage" in dom
+    for group in ("bronze", "silver", "gold", "powerbi"):
+        assert f">{group}<" in dom, group
+    assert "Join the Dagster community" not in dom  # nux off: no page from dagster.io
+    shot = tmp_path / "asset-graph.png"
+    subprocess.run(
+        [*common, f"--screenshot={shot}", url], capture_output=True, timeout=120, check=False
+    )
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
 
 
 # --- the slim CI build ------------------------------------------------------------------
