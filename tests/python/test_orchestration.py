@@ -417,6 +417,18 @@ def test_a_structural_failure_is_not_retried_and_no_alert_without_a_url(
     assert "MEDALLION_MAX_BAD_ROW_SHARE must be a share between 0 and 1" in text
 
 
+@pytest.mark.slow
+def test_the_target_is_the_command_lines_setting(built: Built, monkeypatch):
+    """MEDALLION_TARGET=mysql reaches the run: the MySQL warehouse's own setting is read
+    (and refused here, before anything is loaded)."""
+    result = _execute(
+        built, monkeypatch, MEDALLION_TARGET="mysql", MEDALLION_MYSQL_PORT="not-a-port"
+    )
+    assert not result.success
+    failure = _events(result, "STEP_FAILURE")[0].event_specific_data.error
+    assert "MEDALLION_MYSQL_PORT is not a port number" in failure.to_string()
+
+
 def test_the_transient_rule():
     from medallion.orchestration.automation import is_transient
     from medallion.quality import QualityFailed
