@@ -42,7 +42,7 @@ from pydantic import Field
 
 from ..settings import PROJECT_DIR, RAW_SCHEMAS, ConfigError, prepare_environment
 from .alerts import alert_on_failure
-from .automation import retry_or_fail
+from .automation import retry_or_fail, retry_settings
 
 prepare_environment()  # telemetry off, dlt and dbt pointed at the project, before either loads
 
@@ -413,6 +413,7 @@ def build_run_asset() -> Any:
                 "the selection. Select them all: the job medallion_run_job, or "
                 "`dagster asset materialize --select '*'`."
             )
+        retry_settings()  # a bad retry setting fails here, before anything is loaded
         options = RunOptions(
             target=config.target or os.environ.get("MEDALLION_TARGET") or "duckdb",
             full_refresh=config.full_refresh,
