@@ -12,7 +12,7 @@ export RUNTIME__DLTHUB_TELEMETRY := false
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: setup run test check lint docs mariadb clean help bench
+.PHONY: setup run test check lint docs mariadb clean help bench orchestrate materialize chromium
 
 help:
 	@echo "make run    set up and run the whole pipeline on the embedded defaults"
@@ -20,6 +20,8 @@ help:
 	@echo "make test   set up and run every test (pytest, dbt, sqlfluff, ruff)"
 	@echo "make docs   generate the dbt docs site"
 	@echo "make bench  benchmark against the real MariaDB (BENCH_ARGS='--rows 1M,10M')"
+	@echo "make orchestrate  the Dagster UI (dagster dev) on http://127.0.0.1:3000"
+	@echo "make materialize  every Dagster asset once, from the command line"
 	@echo "make clean  remove the venv, the warehouse and generated sources"
 
 $(STAMP): pyproject.toml requirements.lock
@@ -43,6 +45,14 @@ mariadb:
 		done; \
 	fi
 
+# test_orchestration.py looks at the Dagster UI with headless Chromium from the
+# system's packages: installed here when missing (Debian/Ubuntu; sudo unless root).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+		echo "installing chromium (apt-get)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
+
 # sqlfluff compiles every model with dbt against a scratch warehouse of its own.
 LINT_DIR := $(shell mktemp -u /tmp/medallion-lint.XXXXXX)
 lint: setup
@@ -51,12 +61,13 @@ lint: setup
 	MEDALLION_DUCKDB_PATH=$(LINT_DIR)/lint.duckdb DBT_TARGET_PATH=$(LINT_DIR)/target \
 		DBT_LOG_PATH=$(LINT_DIR)/logs $(BIN)/sqlfluff lint models snapshots tests/singular
 	rm -rf $(LINT_DIR)
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
 # Every test, on PYTEST_WORKERS processes (pytest-xdist). --dist loadfile keeps a
 # module's tests on one worker, so a module's shared warehouse is built once; the
 # modules that build the whole project are handed out first (tests/python/conftest.py).
 PYTEST_WORKERS ?= 2
-test: setup mariadb lint
+test: setup mariadb lint chromium
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # The quick loop: lint, the tests that build no whole project and need no MariaDB (not
@@ -84,5 +95,20 @@ bench: setup mariadb
 docs: setup
 	$(BIN)/medallion docs
 
+# Dagster (docs/orchestration.md): its instance (run history, schedules' state) lives in
+# DAGSTER_HOME, whose dagster.yaml switches telemetry off; the UI listens on 127.0.0.1.
+DAGSTER_HOME ?= $(CURDIR)/.dagster
+DAGSTER_PORT ?= 3000
+DAGSTER_MODULE := medallion.orchestration.definitions
+$(DAGSTER_HOME)/dagster.yaml: medallion/orchestration/dagster.yaml
+	mkdir -p $(DAGSTER_HOME)
+	cp $< $@
+
+orchestrate: setup $(DAGSTER_HOME)/dagster.yaml
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster dev -h 127.0.0.1 -p $(DAGSTER_PORT)
+
+materialize: setup $(DAGSTER_HOME)/dagster.yaml
+	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster asset materialize -m $(DAGSTER_MODULE) --select '*'
+
 clean:
-	rm -rf $(VENV) warehouse/*.duckdb* warehouse/.dlt data target logs
+	rm -rf $(VENV) warehouse/*.duckdb* warehouse/.dlt data target logs .dagster

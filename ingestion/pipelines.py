@@ -400,6 +400,12 @@ def ingest_live(
         return list(reports.values())
 
 
+def file_patterns() -> list[str]:
+    """The landing files the files pipeline loads (``[sources.files] file_patterns``), one
+    raw table per pattern; the orchestrator's landing sensor watches the same ones."""
+    return list(_config("sources.files.file_patterns", ["fiscal_calendar*.csv", "surveys/*.csv"]))
+
+
 def ingest_files(
     settings: SourceSettings, full_refresh: bool, progress: Progress, target: str = "duckdb"
 ) -> list[TableReport]:
@@ -409,9 +415,7 @@ def ingest_files(
         raise sql_sources.SourceUnavailable(
             f"The landing folder does not exist: {bucket!r} (SOURCES__FILES__BUCKET_URL)"
         )
-    patterns = list(
-        _config("sources.files.file_patterns", ["fiscal_calendar*.csv", "surveys/*.csv"])
-    )
+    patterns = file_patterns()
     pipeline = make_pipeline("files", target)
     if full_refresh:
         pipeline.drop()

@@ -92,6 +92,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_slim(args: argparse.Namespace) -> int:
+    from .report import dbt_table
+    from .slim import slim_build
+
+    outcome = slim_build(
+        Path(args.state), args.target, Path(args.project_dir) if args.project_dir else None
+    )
+    console.print(dbt_table(outcome, ", state:modified+ deferred to " + args.state))
+    built = sum(n for (kind, status), n in outcome.counts.items() if kind != "test")
+    console.print(f"Slim build: {built} node(s) built and their tests passed")
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from .run_audit import print_status
 
@@ -318,6 +331,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     build.set_defaults(func=cmd_build)
 
+    slim = commands.add_parser(
+        "slim",
+        help="CI: build only the changed nodes and their children, the rest deferred to "
+        "the production manifest (dbt state:modified+ --defer)",
+    )
+    add_target(slim)
+    slim.add_argument(
+        "--state",
+        required=True,
+        metavar="DIR",
+        help="folder holding the production manifest.json",
+    )
+    slim.add_argument(
+        "--project-dir",
+        metavar="DIR",
+        help="the checkout holding the change (default: this project)",
+    )
+    slim.set_defaults(func=cmd_slim)
+
     run = commands.add_parser("run", help="ingest, then build (the whole pipeline)")
     add_target(run)
     add_ingest_options(run)
@@ -429,7 +461,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Commands that open the warehouse hold its lock (medallion/lock.py): one at a time.
-LOCKED_COMMANDS = {"ingest", "build", "run", "validate", "docs", "export", "status"}
+LOCKED_COMMANDS = {"ingest", "build", "run", "validate", "docs", "export", "status", "slim"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -206,11 +206,14 @@ def publish_if_behind(target: str, out: Output) -> None:
         publish_marts(target, out)
 
 
-def run(options: RunOptions, out: Output):
-    """The whole pipeline, recorded in the run audit whether it succeeded or not."""
+def run(options: RunOptions, out: Output, audit=None):
+    """The whole pipeline, recorded in the run audit whether it succeeded or not. A caller
+    that reads the run's results afterwards (the orchestrator, ``medallion.orchestration``)
+    hands in the ``audit`` it will read, even when the run raises."""
     from .run_audit import RunAudit
 
-    audit = RunAudit(target=options.target, command=options.command_line())
+    if audit is None:
+        audit = RunAudit(target=options.target, command=options.command_line())
     try:
         run_steps(options, audit, out)
     except BaseException as exc:

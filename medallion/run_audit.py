@@ -613,6 +613,7 @@ class RunAudit:
     anomaly_settings: AnomalySettings | None = None
     quality: dict[str, Any] = field(default_factory=dict)  # layer -> LayerReport
     warnings: list[RowWarning] = field(default_factory=list)
+    dbt_results: list[Any] = field(default_factory=list)  # dbt's node results of the build
 
     def prefixed(self, text: str) -> str:
         """A message naming raw tables, with the environment's schema prefix."""
@@ -690,6 +691,7 @@ class RunAudit:
             ]
 
     def add_dbt_warnings(self, results: list[Any]) -> None:
+        self.dbt_results = list(results)
         self.warnings += dbt_warnings(results)
 
     def add_silver_counts(self) -> None:

@@ -41,10 +41,12 @@ def run_dbt(
     target: str = "duckdb",
     raise_on_failure: bool = True,
     changed_since: str | None = None,
+    project_dir: os.PathLike | str | None = None,
 ) -> DbtOutcome:
     """Run one dbt command (``["build"]``, ``["docs", "generate"]``...) and summarise it.
     ``changed_since``: the watermark of an incremental build (``build_state``); without
-    it the incremental models are built whole."""
+    it the incremental models are built whole. ``project_dir``: another checkout of the
+    project (the slim CI build of a change, ``medallion.slim``); this one by default."""
     from dbt.cli.main import dbtRunner
 
     from .faults import dbt_callbacks
@@ -56,7 +58,7 @@ def run_dbt(
         [
             *args,
             "--project-dir",
-            str(PROJECT_DIR),
+            str(project_dir or PROJECT_DIR),
             "--profiles-dir",
             str(PROJECT_DIR),
             "--target",
@@ -82,3 +84,18 @@ def run_dbt(
         detail = "\n  ".join(outcome.failures) or str(result.exception or "see the dbt log above")
         raise BuildFailed(f"dbt {outcome.command} failed:\n  {detail}")
     return outcome
+
+
+def release_warehouse() -> None:
+    """Let go of the DuckDB warehouse file dbt-duckdb keeps open in this process after a
+    command. The command line exits anyway; a process that stays (Dagster's in-process
+    runs, ``medallion.orchestration``) must not hold the file's lock against the next
+    reader or run in another process."""
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:
+        return
+    import gc
+
+    DuckDBConnectionManager.close_all_connections()
+    gc.collect()
