@@ -437,6 +437,7 @@ class BenchOptions:
     db_prefix: str | None = None
     work_dir: Path | None = None
     make_run: bool = True
+    peers: bool = False  # also time the peers on each size (medallion/bench_peers.py)
 
 
 def _base_env() -> dict[str, str]:
@@ -587,6 +588,18 @@ class Bench:
 
         self.progress(f"the wire's ceiling on {archive_db}.{COPY_TABLE}")
         wire = measure_wire(self.server, archive_db, COPY_TABLE, self.logs)
+        peers = None
+        if self.options.peers:
+            from .bench_peers import measure_at_size
+
+            peers = measure_at_size(
+                self.server,
+                archive_db,
+                f"{db_prefix}peers",
+                folder / "peers",
+                self.logs,
+                self.progress,
+            )
         self.progress(f"dlt copying {archive_db}.{COPY_TABLE} into DuckDB")
         copy_out = folder / "copy.json"
         copy_dir = folder / "copy"
@@ -635,6 +648,7 @@ class Bench:
             "archive_transaction_rows": source_rows[archive_db],
             "generate_seconds": generate_seconds,
             "wire": wire,
+            "peers": peers,
             "copy": copy,
             "ingest_efficiency": copy["rows_per_second"] / wire["rows_per_second"],
             "cpu": cpu_budget(wire, copy, os.cpu_count() or 1),

@@ -222,6 +222,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print_results,
         run_bench,
     )
+    from .bench_peers import failed_peers, peers_markdown, print_peers
 
     if args.history:
         folder = Path(args.history_dir) if args.history_dir else None
@@ -235,6 +236,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         keep=args.keep,
         db_prefix=args.db_prefix,
         make_run=not args.skip_make_run,
+        peers=args.peers,
     )
     try:
         results, path = run_bench(options, progress=steps.progress(console))
@@ -242,8 +244,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
         console.print(f"[bold red]Benchmark failed:[/bold red] {redact(str(exc))}")
         return EXIT_FAILED
     print_results(results, console, path)
+    print_peers(results, console)
     if args.markdown:
         console.print(markdown(results), markup=False, soft_wrap=True)
+        console.print(peers_markdown(results), markup=False, soft_wrap=True)
+    failed = failed_peers(results)
+    if failed:
+        console.print("[bold red]Peers that failed or landed wrong data:[/bold red]")
+        for line in failed:
+            console.print(f"  {redact(line)}", markup=False)
+        return EXIT_FAILED
     return 0
 
 
@@ -413,6 +423,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument(
         "--markdown", action="store_true", help="also print the figures as Markdown tables"
+    )
+    bench.add_argument(
+        "--peers",
+        action="store_true",
+        help="also time the tools a user could copy with instead (the wire, plain dlt, "
+        "DuckDB's MySQL scanner) beside `medallion ingest`, on the same table",
     )
     bench.add_argument(
         "--history",
