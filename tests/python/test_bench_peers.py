@@ -1,0 +1,208 @@
+"""`medallion bench --peers` on a small table against the real MariaDB: every peer runs
+for real (the wire, `medallion ingest --only archive`, plain dlt with connectorx, DuckDB's
+MySQL scanner from its side environment), each landing is checked against the source's
+rows and sum(amount) computed here row by row, and peers that land a row too few, a
+changed amount or amounts as doubles are caught and reported as failed."""
+
+from __future__ import annotations
+
+import os
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pymysql
+import pytest
+from pipeline_helpers import MYSQL
+
+from medallion.bench_peers import (
+    PEER_TABLE,
+    PEERS,
+    Peer,
+    PeerSource,
+    failed_peers,
+    measure_peers,
+    peer_table,
+    peers_markdown,
+    prepare_peer_source,
+)
+from medallion.demo import generate_demo
+from medallion.settings import MySQLWarehouse
+
+pytestmark = pytest.mark.mysql
+
+ROWS = 20_000  # archive + live transaction lines asked of the demo
+
+
+# A peer that copies the table with pymysql into DuckDB through Arrow, spoiled by SPOIL:
+# "drop_row" leaves the last row out, "cent" adds a cent to one amount, "double" lands the
+# amounts as doubles (what pandas' read_sql does).
+WRONG_SCRIPT = """\
+import os, sys
+import duckdb, pyarrow as pa, pymysql
+from decimal import Decimal
+out, database, table, spoil = sys.argv[1:5]
+conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="",
+                       database=database)
+with conn.cursor() as cursor:
+    cursor.execute(f"select transaction_id, amount from `{table}` order by transaction_id")
+    rows = list(cursor.fetchall())
+if spoil == "drop_row":
+    rows = rows[:-1]
+if spoil == "cent":
+    rows[0] = (rows[0][0], (rows[0][1] or Decimal(0)) + Decimal("0.01"))
+amounts = [r[1] for r in rows]
+if spoil == "double":
+    amounts = pa.array([None if a is None else float(a) for a in amounts], pa.float64())
+else:
+    amounts = pa.array(amounts, pa.decimal128(12, 2))
+arrow = pa.table({"transaction_id": [r[0] for r in rows], "amount": amounts})
+db = duckdb.connect(out)
+db.execute(f'create table "{table}" as select * from arrow')
+db.close()
+"""
+
+
+def wrong_peer(spoil: str) -> Peer:
+    return Peer(
+        f"wrong_{spoil}",
+        f"a peer that spoils its copy ({spoil})",
+        lambda source, folder: [
+            sys.executable,
+            "-c",
+            WRONG_SCRIPT,
+            str(folder / "wrong.duckdb"),
+            source.database,
+            source.table,
+            spoil,
+        ],
+        lambda source, folder, base: dict(base),
+        lambda folder: (folder / "wrong.duckdb", "main"),
+    )
+
+
+def oracle(database: str) -> tuple[int, Decimal]:
+    """Rows and total amount of the source, added up here row by row."""
+    conn = pymysql.connect(**MYSQL, database=database)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(f"select amount from `{PEER_TABLE}`")
+            amounts = [row[0] for row in cursor.fetchall()]
+    finally:
+        conn.close()
+    return len(amounts), sum((a for a in amounts if a is not None), Decimal(0))
+
+
+@pytest.fixture(scope="module")
+def peers(tmp_path_factory: pytest.TempPathFactory, module_prefix: str) -> dict[str, Any]:
+    """One peers measurement (every real peer and three wrong ones, two rounds)."""
+    tmp = tmp_path_factory.mktemp("peers")
+    server = MySQLWarehouse(**MYSQL)
+    generate_demo(
+        tmp / "demo",
+        seed=7,
+        scale=ROWS / 6_220,
+        mysql_url=server.url(),
+        database_prefix=module_prefix,
+    )
+    archive, peers_db = f"{module_prefix}archive", f"{module_prefix}peers"
+    truth = prepare_peer_source(server, archive, peers_db)
+    spoiled = tuple(wrong_peer(spoil) for spoil in ("drop_row", "cent", "double"))
+    result = measure_peers(
+        PeerSource(server, peers_db), truth, tmp / "work", tmp / "logs", PEERS + spoiled
+    )
+    return {"result": result, "truth": truth, "archive": archive, "peers_db": peers_db}
+
+
+def by_name(peers: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {row["name"]: row for row in peers["result"]["peers"]}
+
+
+def test_the_peers_table_holds_the_archive_rows_and_amounts(peers: dict) -> None:
+    """Every archive row is in the peers' table (its zero dates replaced, nothing
+    dropped), and the truth the peers are checked against is the oracle's."""
+    rows, total = oracle(peers["peers_db"])
+    assert (rows, total) == oracle(peers["archive"])
+    assert rows > 10_000
+    assert peers["truth"].rows == rows
+    assert peers["truth"].amount_sum == total
+    assert peers["result"]["rows"] == rows
+    assert Decimal(peers["result"]["amount_sum"]) == total
+
+
+def test_every_real_peer_ran_and_landed_the_same_data(peers: dict) -> None:
+    rows = by_name(peers)
+    for peer in PEERS:
+        row = rows[peer.name]
+        assert row["ok"], f"{peer.name}: {row['error']}"
+        assert row["error"] is None
+        assert len(row["runs_seconds"]) == 2  # alternating rounds, both timed
+        assert row["seconds"] == min(row["runs_seconds"]) > 0
+        assert row["checked"] is (peer.name != "wire")
+
+
+def test_figures_are_quotients_of_the_times(peers: dict) -> None:
+    result = peers["result"]
+    rows = by_name(peers)
+    wire, project = rows["wire"]["seconds"], rows["project"]["seconds"]
+    for row in rows.values():
+        if not row["ok"]:
+            assert row["seconds"] is None and row["rows_per_second"] is None
+            continue
+        assert row["rows_per_second"] == pytest.approx(result["rows"] / row["seconds"])
+        assert row["share_of_wire"] == pytest.approx(wire / row["seconds"])
+        assert row["speed_vs_project"] == pytest.approx(project / row["seconds"])
+    assert rows["wire"]["share_of_wire"] == pytest.approx(1.0)
+    assert rows["project"]["speed_vs_project"] == pytest.approx(1.0)
+
+
+def test_wrong_peers_fail_loudly(peers: dict) -> None:
+    rows = by_name(peers)
+    truth = peers["truth"]
+    expected = {
+        "wrong_drop_row": f"{truth.rows - 1:,} rows where the source has {truth.rows:,}",
+        "wrong_cent": f"where the source's is {truth.amount_sum}",
+        "wrong_double": "amount landed as DOUBLE, not a decimal",
+    }
+    for name, words in expected.items():
+        row = rows[name]
+        assert not row["ok"]
+        assert row["seconds"] is None  # never timed as if it had worked
+        assert row["error"].startswith("landed wrong data: ")
+        assert words in row["error"]
+    assert "rows where" not in rows["wrong_cent"]["error"]  # same rows, one cent off
+    assert sorted(peers["result"]["failed"]) == sorted(expected)
+    failed = failed_peers({"sizes": [{"peers": peers["result"]}]})
+    assert len(failed) == 3 and all("landed wrong data" in line for line in failed)
+    # the printed table: the real peers first, fastest first; the failed ones last
+    table = peer_table(peers["result"])
+    assert [line[1] for line in table[-3:]] == ["FAILED"] * 3
+    seconds = [float(line[1]) for line in table[:-3]]
+    assert seconds == sorted(seconds)
+    assert "FAILED" in peers_markdown({"sizes": [{"peers": peers["result"]}]})
+
+
+def test_a_peer_that_crashes_is_failed_with_its_reason(
+    peers: dict, tmp_path: Path, mysql_server: dict
+) -> None:
+    """A peer exiting non-zero is reported with its log's error line, not timed."""
+    crash = Peer(
+        "crash",
+        "a peer that crashes",
+        lambda source, folder: [sys.executable, "-c", "raise RuntimeError('no such table')"],
+        lambda source, folder, base: dict(base),
+        lambda folder: (folder / "none.duckdb", "main"),
+    )
+    result = measure_peers(
+        PeerSource(MySQLWarehouse(**MYSQL), peers["peers_db"]),
+        peers["truth"],
+        tmp_path / "work",
+        tmp_path / "logs",
+        (crash,),
+        runs=1,
+    )
+    (row,) = result["peers"]
+    assert not row["ok"] and row["seconds"] is None
+    assert "exited 1" in row["error"] and "RuntimeError: no such table" in row["error"]
+    assert os.path.exists(tmp_path / "logs" / "peer-crash-0.log")
