@@ -438,6 +438,7 @@ class BenchOptions:
     work_dir: Path | None = None
     make_run: bool = True
     peers: bool = False  # also time the peers on each size (medallion/bench_peers.py)
+    extra_peers: tuple[str, ...] = ()  # NAME=COMMAND, bench_peers.command_peer
 
 
 def _base_env() -> dict[str, str]:
@@ -599,6 +600,7 @@ class Bench:
                 folder / "peers",
                 self.logs,
                 self.progress,
+                self.options.extra_peers,
             )
         self.progress(f"dlt copying {archive_db}.{COPY_TABLE} into DuckDB")
         copy_out = folder / "copy.json"

@@ -342,7 +342,7 @@ def _scanner_prepare() -> None:
 PEERS: tuple[Peer, ...] = (
     Peer(
         "wire",
-        "wire: mysql --quick --batch -e 'select * ...' > /dev/null",
+        "wire: mysql --quick --batch > /dev/null",
         _wire_command,
         lambda source, folder, base: source.mysql_env(base),
         None,
@@ -356,20 +356,68 @@ PEERS: tuple[Peer, ...] = (
     ),
     Peer(
         "dlt_connectorx",
-        'plain dlt, sql_database(backend="connectorx") -> duckdb',
+        "plain dlt, connectorx backend",
         _dlt_command,
         _dlt_env,
         lambda folder: (folder / "dlt.duckdb", "peer"),
     ),
     Peer(
         "duckdb_mysql_scanner",
-        "DuckDB's MySQL scanner (duckdb 1.5.5), create table as select",
+        "DuckDB's MySQL scanner 1.5.5",
         _scanner_command,
         lambda source, folder, base: source.mysql_env(base),
         lambda folder: (folder / "peer.duckdb", "main"),
         _scanner_prepare,
     ),
 )
+
+
+def command_peer(spec: str) -> Peer:
+    """A peer given on the command line as ``NAME=COMMAND`` (``medallion bench --peer``):
+    a tool installed apart from the project (ingestr, Sling: binaries from outside the
+    package registries), run without a shell. The command names the source and the file
+    with placeholders: ``{host}``, ``{port}``, ``{user}``, ``{database}``, ``{table}``,
+    ``{mysql_url}`` (``mysql://user@host:port/database``; the password, if any, is in
+    ``MYSQL_PWD``, never on the command line) and ``{duckdb}`` (the DuckDB file to create);
+    the tool must land the table as ``main.<table>`` in that file."""
+    import shlex
+
+    name, sep, template = spec.partition("=")
+    name = name.strip()
+    if not sep or not re.fullmatch(r"[a-z][a-z0-9_]*", name) or not template.strip():
+        raise BenchFailed(
+            f"--peer takes NAME=COMMAND (a lowercase name, then the command), got {spec!r}"
+        )
+    if name in {peer.name for peer in PEERS}:
+        raise BenchFailed(f"--peer {name}: a built-in peer has that name")
+    words = shlex.split(template)
+
+    def command(source: PeerSource, folder: Path) -> list[str]:
+        server = source.server
+        values = {
+            "host": server.host,
+            "port": str(server.port),
+            "user": server.user,
+            "database": source.database,
+            "table": source.table,
+            "mysql_url": f"mysql://{server.user}@{server.host}:{server.port}/{source.database}",
+            "duckdb": str(folder / "peer.duckdb"),
+        }
+        try:
+            return [word.format(**values) for word in words]
+        except (KeyError, IndexError, ValueError) as exc:
+            raise BenchFailed(
+                f"--peer {name}: unknown placeholder in {template!r}: {exc}"
+            ) from None
+
+    command(PeerSource(MySQLWarehouse("h", 1, "u", ""), "d"), Path("f"))  # placeholders
+    return Peer(
+        name,
+        template,
+        command,
+        lambda source, folder, base: source.mysql_env(base),
+        lambda folder: (folder / "peer.duckdb", "main"),
+    )
 
 
 # --- the measurement ---------------------------------------------------------------------
@@ -578,11 +626,13 @@ def measure_at_size(
     work: Path,
     log_dir: Path,
     progress: Callable[[str], None] | None = None,
-    peers: tuple[Peer, ...] = PEERS,
+    extra: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """The peers of one size of the benchmark: the peers' table written from the
-    archive's, then every peer timed on it (``measure_peers``)."""
+    archive's, then every peer timed on it (``measure_peers``): the built-in ``PEERS``
+    and those given as ``NAME=COMMAND`` in ``extra`` (``command_peer``)."""
     progress = progress or (lambda message: None)
+    peers = PEERS + tuple(command_peer(spec) for spec in extra)
     progress(f"the peers' table {peers_database}.{PEER_TABLE}")
     started = time.perf_counter()
     truth = prepare_peer_source(server, archive_database, peers_database)

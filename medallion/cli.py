@@ -222,7 +222,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print_results,
         run_bench,
     )
-    from .bench_peers import failed_peers, peers_markdown, print_peers
+    from .bench_peers import command_peer, failed_peers, peers_markdown, print_peers
 
     if args.history:
         folder = Path(args.history_dir) if args.history_dir else None
@@ -236,9 +236,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
         keep=args.keep,
         db_prefix=args.db_prefix,
         make_run=not args.skip_make_run,
-        peers=args.peers,
+        peers=args.peers or bool(args.peer),
+        extra_peers=tuple(args.peer or ()),
     )
     try:
+        for spec in options.extra_peers:
+            command_peer(spec)  # a wrong --peer fails now, not after the sources are written
         results, path = run_bench(options, progress=steps.progress(console))
     except BenchFailed as exc:
         console.print(f"[bold red]Benchmark failed:[/bold red] {redact(str(exc))}")
@@ -429,6 +432,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also time the tools a user could copy with instead (the wire, plain dlt, "
         "DuckDB's MySQL scanner) beside `medallion ingest`, on the same table",
+    )
+    bench.add_argument(
+        "--peer",
+        action="append",
+        metavar="NAME=COMMAND",
+        help="one more peer (implies --peers), e.g. ingestr or Sling installed apart: "
+        "placeholders {mysql_url} {host} {port} {user} {database} {table} {duckdb}; it "
+        "must land main.<table> in {duckdb} (docs/performance.md)",
     )
     bench.add_argument(
         "--history",

@@ -7,6 +7,7 @@ changed amount or amounts as doubles are caught and reported as failed."""
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -19,8 +20,10 @@ from pipeline_helpers import MYSQL
 from medallion.bench_peers import (
     PEER_TABLE,
     PEERS,
+    BenchFailed,
     Peer,
     PeerSource,
+    command_peer,
     failed_peers,
     measure_peers,
     peer_table,
@@ -109,8 +112,20 @@ def peers(tmp_path_factory: pytest.TempPathFactory, module_prefix: str) -> dict[
     archive, peers_db = f"{module_prefix}archive", f"{module_prefix}peers"
     truth = prepare_peer_source(server, archive, peers_db)
     spoiled = tuple(wrong_peer(spoil) for spoil in ("drop_row", "cent", "double"))
+    # a peer as `medallion bench --peer NAME=COMMAND` adds one (ingestr, Sling): here the
+    # same script unspoiled, run from its file
+    script = tmp / "peer_pymysql_copy.py"
+    script.write_text(WRONG_SCRIPT)
+    given = command_peer(
+        f"pymysql_copy={shlex.quote(sys.executable)} {shlex.quote(str(script))} "
+        "{duckdb} {database} {table} none"
+    )
     result = measure_peers(
-        PeerSource(server, peers_db), truth, tmp / "work", tmp / "logs", PEERS + spoiled
+        PeerSource(server, peers_db),
+        truth,
+        tmp / "work",
+        tmp / "logs",
+        PEERS + spoiled + (given,),
     )
     return {"result": result, "truth": truth, "archive": archive, "peers_db": peers_db}
 
@@ -133,7 +148,7 @@ def test_the_peers_table_holds_the_archive_rows_and_amounts(peers: dict) -> None
 
 def test_every_real_peer_ran_and_landed_the_same_data(peers: dict) -> None:
     rows = by_name(peers)
-    for peer in PEERS:
+    for peer in (*PEERS, command_peer("pymysql_copy=x")):
         row = rows[peer.name]
         assert row["ok"], f"{peer.name}: {row['error']}"
         assert row["error"] is None
@@ -206,3 +221,46 @@ def test_a_peer_that_crashes_is_failed_with_its_reason(
     assert not row["ok"] and row["seconds"] is None
     assert "exited 1" in row["error"] and "RuntimeError: no such table" in row["error"]
     assert os.path.exists(tmp_path / "logs" / "peer-crash-0.log")
+
+
+@pytest.mark.parametrize(
+    ("spec", "words"),
+    [
+        ("ingestr", "--peer takes NAME=COMMAND"),
+        ("Ingestr=ingestr ingest", "--peer takes NAME=COMMAND"),
+        ("ingestr=", "--peer takes NAME=COMMAND"),
+        ("project=medallion ingest", "a built-in peer has that name"),
+        ("sling=sling run --tgt-object {schema}.{table}", "unknown placeholder"),
+    ],
+)
+def test_a_wrong_peer_command_is_refused_before_anything_runs(spec: str, words: str) -> None:
+    with pytest.raises(BenchFailed, match=words):
+        command_peer(spec)
+
+
+def test_a_peer_command_gets_the_source_and_its_file(tmp_path: Path) -> None:
+    peer = command_peer(
+        "ingestr=ingestr ingest --source-uri {mysql_url} --source-table {table} "
+        "--dest-uri duckdb:///{duckdb} --dest-table main.{table}"
+    )
+    server = MySQLWarehouse("db.example", 3307, "reader", "secret")
+    source = PeerSource(server, "sales")
+    command = peer.command(source, tmp_path)
+    assert command == [
+        "ingestr",
+        "ingest",
+        "--source-uri",
+        "mysql://reader@db.example:3307/sales",
+        "--source-table",
+        "transactions",
+        "--dest-uri",
+        f"duckdb:///{tmp_path / 'peer.duckdb'}",
+        "--dest-table",
+        "main.transactions",
+    ]
+    assert "secret" not in " ".join(command)
+    assert peer.env(source, tmp_path, {})["MYSQL_PWD"] == "secret"
+    assert peer.landing is not None and peer.landing(tmp_path) == (
+        tmp_path / "peer.duckdb",
+        "main",
+    )
