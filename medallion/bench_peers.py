@@ -642,3 +642,94 @@ def measure_at_size(
     )
     result["prepare_seconds"] = prepared
     return result
+
+
+# --- the peers alone (`medallion bench --peers-only`) ----------------------------------
+
+
+def peers_only_out() -> Path:
+    """Where a run of the peers alone is written by default: ``bench/results/peers/``,
+    beside the full runs' files and out of their history table."""
+    from datetime import UTC, datetime
+
+    from .settings import PROJECT_DIR
+
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return PROJECT_DIR / "bench" / "results" / "peers" / f"{stamp}.json"
+
+
+def run_peers_only(
+    rows: list[int],
+    seed: int,
+    extra: tuple[str, ...] = (),
+    db_prefix: str | None = None,
+    keep: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """The peers alone at each size: the demo's archive written into MySQL, the peers'
+    table, the peers; no build, no re-run. The quick loop while making the ingest
+    faster; its JSON holds ``sizes[].peers`` as a full run does."""
+    import shutil
+    import tempfile
+    import uuid
+    from datetime import UTC, datetime
+
+    from .bench import COPY_TABLE, LINES_PER_SCALE, _scalar, drop_databases, machine_facts
+    from .demo import generate_demo
+
+    progress = progress or (lambda message: None)
+    server = MySQLWarehouse.from_environment()
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    prefix = db_prefix or f"bench{stamp}_{uuid.uuid4().hex[:6]}_"
+    work = Path(tempfile.mkdtemp(prefix="medallion-bench-peers-"))
+    results: dict[str, Any] = {
+        "schema_version": 1,
+        "kind": "peers",
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "settings": {"rows": rows, "seed": seed, "database_prefix": prefix, "kept": keep},
+        "machine": machine_facts(server),
+        "sizes": [],
+    }
+    try:
+        for index, size in enumerate(sorted(rows)):
+            db_prefix_i = f"{prefix}s{index}_"
+            progress(f"writing the demo sources at {size:,} rows into MySQL")
+            started = time.perf_counter()
+            generate_demo(
+                work / f"demo{index}",
+                seed=seed,
+                scale=size / LINES_PER_SCALE,
+                mysql_url=server.url(),
+                database_prefix=db_prefix_i,
+            )
+            generated = time.perf_counter() - started
+            archive = f"{db_prefix_i}archive"
+            peers = measure_at_size(
+                server,
+                archive,
+                f"{db_prefix_i}peers",
+                work / f"peers{index}",
+                work / "logs",
+                progress,
+                extra,
+            )
+            results["sizes"].append(
+                {
+                    "requested_rows": size,
+                    "archive_transaction_rows": _scalar(
+                        server, archive, f"select count(*) from `{COPY_TABLE}`"
+                    ),
+                    "generate_seconds": generated,
+                    "peers": peers,
+                }
+            )
+    finally:
+        if not keep:
+            progress(f"dropping the databases {prefix}*")
+            results["dropped_databases"] = drop_databases(server, prefix)
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            results["settings"]["work_dir"] = str(work)
+    results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    results["machine"]["load_average_end"] = list(os.getloadavg())
+    return results

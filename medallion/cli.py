@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import sys
 import time
@@ -222,7 +223,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print_results,
         run_bench,
     )
-    from .bench_peers import command_peer, failed_peers, peers_markdown, print_peers
+    from .bench_peers import (
+        command_peer,
+        failed_peers,
+        peers_markdown,
+        peers_only_out,
+        print_peers,
+        run_peers_only,
+    )
 
     if args.history:
         folder = Path(args.history_dir) if args.history_dir else None
@@ -242,14 +250,31 @@ def cmd_bench(args: argparse.Namespace) -> int:
     try:
         for spec in options.extra_peers:
             command_peer(spec)  # a wrong --peer fails now, not after the sources are written
-        results, path = run_bench(options, progress=steps.progress(console))
+        if args.peers_only:
+            results = run_peers_only(
+                options.rows,
+                options.seed,
+                options.extra_peers,
+                options.db_prefix,
+                options.keep,
+                progress=steps.progress(console),
+            )
+            path = Path(args.out) if args.out else peers_only_out()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(results, indent=2) + "\n")
+        else:
+            results, path = run_bench(options, progress=steps.progress(console))
     except BenchFailed as exc:
         console.print(f"[bold red]Benchmark failed:[/bold red] {redact(str(exc))}")
         return EXIT_FAILED
-    print_results(results, console, path)
+    if args.peers_only:
+        console.print(f"Results: {path}")
+    else:
+        print_results(results, console, path)
     print_peers(results, console)
     if args.markdown:
-        console.print(markdown(results), markup=False, soft_wrap=True)
+        if not args.peers_only:
+            console.print(markdown(results), markup=False, soft_wrap=True)
         console.print(peers_markdown(results), markup=False, soft_wrap=True)
     failed = failed_peers(results)
     if failed:
@@ -432,6 +457,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also time the tools a user could copy with instead (the wire, plain dlt, "
         "DuckDB's MySQL scanner) beside `medallion ingest`, on the same table",
+    )
+    bench.add_argument(
+        "--peers-only",
+        action="store_true",
+        help="only the peers, on the archive written at each size (no build, no re-run); "
+        "JSON in bench/results/peers/",
     )
     bench.add_argument(
         "--peer",
