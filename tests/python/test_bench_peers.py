@@ -6,8 +6,10 @@ changed amount or amounts as doubles are caught and reported as failed."""
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
+import shutil
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -15,7 +17,7 @@ from typing import Any
 
 import pymysql
 import pytest
-from pipeline_helpers import MYSQL
+from pipeline_helpers import MYSQL, run_cli
 
 from medallion.bench_peers import (
     PEER_TABLE,
@@ -23,14 +25,13 @@ from medallion.bench_peers import (
     BenchFailed,
     Peer,
     PeerSource,
+    Truth,
     command_peer,
     failed_peers,
     measure_peers,
     peer_table,
     peers_markdown,
-    prepare_peer_source,
 )
-from medallion.demo import generate_demo
 from medallion.settings import MySQLWarehouse
 
 pytestmark = pytest.mark.mysql
@@ -40,14 +41,14 @@ ROWS = 20_000  # archive + live transaction lines asked of the demo
 
 # A peer that copies the table with pymysql into DuckDB through Arrow, spoiled by SPOIL:
 # "drop_row" leaves the last row out, "cent" adds a cent to one amount, "double" lands the
-# amounts as doubles (what pandas' read_sql does).
-WRONG_SCRIPT = """\
+# amounts as doubles (what pandas' read_sql does), "none" copies faithfully.
+PEER_SCRIPT = """\
 import os, sys
 import duckdb, pyarrow as pa, pymysql
 from decimal import Decimal
-out, database, table, spoil = sys.argv[1:5]
-conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="",
-                       database=database)
+out, host, port, user, database, table, spoil = sys.argv[1:8]
+conn = pymysql.connect(host=host, port=int(port), user=user,
+                       password=os.environ.get("MYSQL_PWD", ""), database=database)
 with conn.cursor() as cursor:
     cursor.execute(f"select transaction_id, amount from `{table}` order by transaction_id")
     rows = list(cursor.fetchall())
@@ -65,24 +66,7 @@ db = duckdb.connect(out)
 db.execute(f'create table "{table}" as select * from arrow')
 db.close()
 """
-
-
-def wrong_peer(spoil: str) -> Peer:
-    return Peer(
-        f"wrong_{spoil}",
-        f"a peer that spoils its copy ({spoil})",
-        lambda source, folder: [
-            sys.executable,
-            "-c",
-            WRONG_SCRIPT,
-            str(folder / "wrong.duckdb"),
-            source.database,
-            source.table,
-            spoil,
-        ],
-        lambda source, folder, base: dict(base),
-        lambda folder: (folder / "wrong.duckdb", "main"),
-    )
+SPOILS = ("drop_row", "cent", "double")
 
 
 def oracle(database: str) -> tuple[int, Decimal]:
@@ -99,35 +83,42 @@ def oracle(database: str) -> tuple[int, Decimal]:
 
 @pytest.fixture(scope="module")
 def peers(tmp_path_factory: pytest.TempPathFactory, module_prefix: str) -> dict[str, Any]:
-    """One peers measurement (every real peer and three wrong ones, two rounds)."""
+    """One `medallion bench --peers-only` at 20,000 lines, as a user runs it: every
+    built-in peer, the script above faithful and spoiled three ways as `--peer`s, two
+    alternating rounds; the databases kept for the oracle (the fixture drops them)."""
     tmp = tmp_path_factory.mktemp("peers")
-    server = MySQLWarehouse(**MYSQL)
-    generate_demo(
-        tmp / "demo",
-        seed=7,
-        scale=ROWS / 6_220,
-        mysql_url=server.url(),
-        database_prefix=module_prefix,
-    )
-    archive, peers_db = f"{module_prefix}archive", f"{module_prefix}peers"
-    truth = prepare_peer_source(server, archive, peers_db)
-    spoiled = tuple(wrong_peer(spoil) for spoil in ("drop_row", "cent", "double"))
-    # a peer as `medallion bench --peer NAME=COMMAND` adds one (ingestr, Sling): here the
-    # same script unspoiled, run from its file
     script = tmp / "peer_pymysql_copy.py"
-    script.write_text(WRONG_SCRIPT)
-    given = command_peer(
-        f"pymysql_copy={shlex.quote(sys.executable)} {shlex.quote(str(script))} "
-        "{duckdb} {database} {table} none"
+    script.write_text(PEER_SCRIPT)
+    command = (
+        f"{shlex.quote(sys.executable)} {shlex.quote(str(script))} "
+        "{duckdb} {host} {port} {user} {database} {table}"
     )
-    result = measure_peers(
-        PeerSource(server, peers_db),
-        truth,
-        tmp / "work",
-        tmp / "logs",
-        PEERS + spoiled + (given,),
+    given = [f"pymysql_copy={command} none"] + [f"wrong_{s}={command} {s}" for s in SPOILS]
+    out = tmp / "peers.json"
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("SOURCES__", "MEDALLION_", "DBT_"))
+    }
+    done = run_cli(
+        ["bench", "--peers-only", "--rows", str(ROWS), "--seed", "7", "--keep"]
+        + ["--db-prefix", module_prefix, "--out", str(out), "--markdown"]
+        + [arg for spec in given for arg in ("--peer", spec)],
+        env,
+        expect=None,
+        timeout=900,
     )
-    return {"result": result, "truth": truth, "archive": archive, "peers_db": peers_db}
+    result = json.loads(out.read_text())
+    shutil.rmtree(result["settings"]["work_dir"], ignore_errors=True)
+    (size,) = result["sizes"]
+    return {
+        "done": done,
+        "json": result,
+        "result": size["peers"],
+        "truth": Truth(size["peers"]["rows"], Decimal(size["peers"]["amount_sum"])),
+        "archive": f"{module_prefix}s0_archive",
+        "peers_db": f"{module_prefix}s0_peers",
+    }
 
 
 def by_name(peers: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -148,13 +139,15 @@ def test_the_peers_table_holds_the_archive_rows_and_amounts(peers: dict) -> None
 
 def test_every_real_peer_ran_and_landed_the_same_data(peers: dict) -> None:
     rows = by_name(peers)
-    for peer in (*PEERS, command_peer("pymysql_copy=x")):
-        row = rows[peer.name]
-        assert row["ok"], f"{peer.name}: {row['error']}"
+    for name in [peer.name for peer in PEERS] + ["pymysql_copy"]:
+        row = rows[name]
+        assert row["ok"], f"{name}: {row['error']}"
         assert row["error"] is None
         assert len(row["runs_seconds"]) == 2  # alternating rounds, both timed
         assert row["seconds"] == min(row["runs_seconds"]) > 0
-        assert row["checked"] is (peer.name != "wire")
+        assert row["checked"] is (name != "wire")
+    assert peers["json"]["kind"] == "peers"
+    assert peers["json"]["sizes"][0]["archive_transaction_rows"] == peers["truth"].rows
 
 
 def test_figures_are_quotients_of_the_times(peers: dict) -> None:
@@ -196,6 +189,13 @@ def test_wrong_peers_fail_loudly(peers: dict) -> None:
     seconds = [float(line[1]) for line in table[:-3]]
     assert seconds == sorted(seconds)
     assert "FAILED" in peers_markdown({"sizes": [{"peers": peers["result"]}]})
+    # and the command says so: a non-zero exit naming each failed peer and why
+    done = peers["done"]
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    output = " ".join(done.stdout.split())
+    assert "Peers that failed or landed wrong data" in output
+    for name in expected:
+        assert f"{name} at {truth.rows:,} rows: landed wrong data" in output
 
 
 def test_a_peer_that_crashes_is_failed_with_its_reason(
