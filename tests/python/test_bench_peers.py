@@ -264,3 +264,25 @@ def test_a_peer_command_gets_the_source_and_its_file(tmp_path: Path) -> None:
         tmp_path / "peer.duckdb",
         "main",
     )
+
+
+def test_a_peer_that_lands_no_table_is_told_so(tmp_path: Path) -> None:
+    """A peer that exits 0 but wrote no file, or a file without the table, failed."""
+    import duckdb
+
+    from medallion.bench_peers import check_landed
+
+    truth = Truth(3, Decimal("1.50"))
+    missing = check_landed(tmp_path / "none.duckdb", "main", "transactions", truth)
+    assert missing is not None and missing.startswith("landed nothing")
+    empty = tmp_path / "empty.duckdb"
+    duckdb.connect(str(empty)).close()
+    wrong = check_landed(empty, "main", "transactions", truth)
+    assert wrong is not None and wrong.startswith("landed no readable main.transactions")
+    right = tmp_path / "right.duckdb"
+    with duckdb.connect(str(right)) as conn:
+        conn.execute(
+            "create table transactions as select * from (values (1, 0.50::decimal(12, 2)), "
+            "(2, 1.00::decimal(12, 2)), (3, null::decimal(12, 2))) as t(id, amount)"
+        )
+    assert check_landed(right, "main", "transactions", truth) is None
