@@ -90,7 +90,7 @@ check: setup mariadb lint
 # The benchmark (README, Performance): not part of `make test`; minutes at 1M rows.
 BENCH_ARGS ?=
 bench: setup mariadb
-	$(BIN)/medallion bench $(BENCH_ARGS)
+	$(BIN)/medallion bench --peers $(BENCH_ARGS)
 
 docs: setup
 	$(BIN)/medallion docs

@@ -437,6 +437,8 @@ class BenchOptions:
     db_prefix: str | None = None
     work_dir: Path | None = None
     make_run: bool = True
+    peers: bool = False  # also time the peers on each size (medallion/bench_peers.py)
+    extra_peers: tuple[str, ...] = ()  # NAME=COMMAND, bench_peers.command_peer
 
 
 def _base_env() -> dict[str, str]:
@@ -611,6 +613,19 @@ class Bench:
         copy["max_rss_bytes"] = child.max_rss_bytes
         copy["server_cpu_seconds"] = _cpu_delta(server_before, server_cpu_seconds(self.server))
         shutil.rmtree(copy_dir)
+        peers = None
+        if self.options.peers:  # after the copy: its table never competes for the cache
+            from .bench_peers import measure_at_size
+
+            peers = measure_at_size(
+                self.server,
+                archive_db,
+                f"{db_prefix}peers",
+                folder / "peers",
+                self.logs,
+                self.progress,
+                self.options.extra_peers,
+            )
 
         env = _warehouse_env(self.base_env, folder)
         env.update(
@@ -635,6 +650,7 @@ class Bench:
             "archive_transaction_rows": source_rows[archive_db],
             "generate_seconds": generate_seconds,
             "wire": wire,
+            "peers": peers,
             "copy": copy,
             "ingest_efficiency": copy["rows_per_second"] / wire["rows_per_second"],
             "cpu": cpu_budget(wire, copy, os.cpu_count() or 1),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import sys
 import time
@@ -235,6 +236,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print_results,
         run_bench,
     )
+    from .bench_peers import (
+        command_peer,
+        failed_peers,
+        peers_markdown,
+        peers_only_out,
+        print_peers,
+        run_peers_only,
+    )
 
     if args.history:
         folder = Path(args.history_dir) if args.history_dir else None
@@ -248,15 +257,44 @@ def cmd_bench(args: argparse.Namespace) -> int:
         keep=args.keep,
         db_prefix=args.db_prefix,
         make_run=not args.skip_make_run,
+        peers=args.peers or bool(args.peer),
+        extra_peers=tuple(args.peer or ()),
     )
     try:
-        results, path = run_bench(options, progress=steps.progress(console))
+        for spec in options.extra_peers:
+            command_peer(spec)  # a wrong --peer fails now, not after the sources are written
+        if args.peers_only:
+            results = run_peers_only(
+                options.rows,
+                options.seed,
+                options.extra_peers,
+                options.db_prefix,
+                options.keep,
+                progress=steps.progress(console),
+            )
+            path = Path(args.out) if args.out else peers_only_out()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(results, indent=2) + "\n")
+        else:
+            results, path = run_bench(options, progress=steps.progress(console))
     except BenchFailed as exc:
         console.print(f"[bold red]Benchmark failed:[/bold red] {redact(str(exc))}")
         return EXIT_FAILED
-    print_results(results, console, path)
+    if args.peers_only:
+        console.print(f"Results: {path}")
+    else:
+        print_results(results, console, path)
+    print_peers(results, console)
     if args.markdown:
-        console.print(markdown(results), markup=False, soft_wrap=True)
+        if not args.peers_only:
+            console.print(markdown(results), markup=False, soft_wrap=True)
+        console.print(peers_markdown(results), markup=False, soft_wrap=True)
+    failed = failed_peers(results)
+    if failed:
+        console.print("[bold red]Peers that failed or landed wrong data:[/bold red]")
+        for line in failed:
+            console.print(f"  {redact(line)}", markup=False)
+        return EXIT_FAILED
     return 0
 
 
@@ -445,6 +483,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument(
         "--markdown", action="store_true", help="also print the figures as Markdown tables"
+    )
+    bench.add_argument(
+        "--peers",
+        action="store_true",
+        help="also time the tools a user could copy with instead (the wire, plain dlt, "
+        "DuckDB's MySQL scanner) beside `medallion ingest`, on the same table",
+    )
+    bench.add_argument(
+        "--peers-only",
+        action="store_true",
+        help="only the peers, on the archive written at each size (no build, no re-run); "
+        "JSON in bench/results/peers/",
+    )
+    bench.add_argument(
+        "--peer",
+        action="append",
+        metavar="NAME=COMMAND",
+        help="one more peer (implies --peers), e.g. ingestr or Sling installed apart: "
+        "placeholders {mysql_url} {host} {port} {user} {database} {table} {duckdb}; it "
+        "must land main.<table> in {duckdb} (docs/performance.md)",
     )
     bench.add_argument(
         "--history",
