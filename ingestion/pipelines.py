@@ -14,6 +14,7 @@ crashed run had extracted but not loaded is always safe.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import time
 import warnings
@@ -76,6 +77,26 @@ STEP_SECONDS: dict[str, float] = {"extract": 0.0, "normalize": 0.0, "load": 0.0}
 def _config(path: str, default: Any) -> Any:
     value = dlt.config.get(path)
     return default if value is None else value
+
+
+def configured_names(path: str, default: list[str]) -> list[str]:
+    """A list of names (tables, file patterns) from ``.dlt/config.toml`` or its
+    environment variable. An environment variable holds text: a TOML/JSON list
+    (``'["customers", "transactions"]'``) or names separated by commas
+    (``customers,transactions``) both work; anything else is named in a ConfigError."""
+    value = _config(path, default)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                value = json.loads(text.replace("'", '"'))
+            except ValueError:
+                raise ConfigError(f"{path} must be a list of names, got {value!r}") from None
+        else:
+            value = [name.strip() for name in text.split(",")]
+    if not isinstance(value, list | tuple) or not all(isinstance(n, str) for n in value):
+        raise ConfigError(f"{path} must be a list of names, got {value!r}")
+    return [name for name in value if name]
 
 
 def pipelines_dir(target: str = "duckdb") -> Path:
@@ -199,8 +220,8 @@ def _database(name: str, url: str, target: str) -> Iterator[tuple[Any, list[str]
         sql_sources.check_reachable(name, engine)
         tables = sql_sources.select_tables(
             engine,
-            _config(f"sources.{name}.include_tables", []),
-            _config(f"sources.{name}.exclude_tables", []),
+            configured_names(f"sources.{name}.include_tables", []),
+            configured_names(f"sources.{name}.exclude_tables", []),
         )
         yield engine, tables, make_pipeline(name, target)
     finally:
@@ -279,8 +300,8 @@ class ArchiveFingerprints:
             sql_sources.check_reachable("archive", self._engine)
             tables = sql_sources.select_tables(
                 self._engine,
-                _config("sources.archive.include_tables", []),
-                _config("sources.archive.exclude_tables", []),
+                configured_names("sources.archive.include_tables", []),
+                configured_names("sources.archive.exclude_tables", []),
             )
         except BaseException:
             self._engine.dispose()
@@ -403,7 +424,9 @@ def ingest_live(
 def file_patterns() -> list[str]:
     """The landing files the files pipeline loads (``[sources.files] file_patterns``), one
     raw table per pattern; the orchestrator's landing sensor watches the same ones."""
-    return list(_config("sources.files.file_patterns", ["fiscal_calendar*.csv", "surveys/*.csv"]))
+    return configured_names(
+        "sources.files.file_patterns", ["fiscal_calendar*.csv", "surveys/*.csv"]
+    )
 
 
 def ingest_files(

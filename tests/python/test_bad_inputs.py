@@ -854,3 +854,45 @@ def test_schema_drift_in_a_mysql_source(tmp_path: Path, mysql_prefix: str) -> No
     assert "Table: `transactions` Column: `amount`" in output and "freeze" in output
     assert "'precision': 12" in output and "'precision': 16" in output
     assert warehouse_snapshot(warehouse) == before
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ('["customers", "transactions"]', ["customers", "transactions"]),
+        ("['customers']", ["customers"]),
+        ("customers, transactions", ["customers", "transactions"]),
+        ("", []),
+    ],
+)
+def test_table_lists_set_in_the_environment_are_read_as_lists(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, value: str, expected: list[str]
+) -> None:
+    """An environment variable holds text: a list of tables written there must select
+    those tables (it was read letter by letter: "Tables ... not found: ['"', '[', ...]")."""
+    import sqlalchemy as sa
+
+    from ingestion.pipelines import configured_names
+    from ingestion.sql_sources import select_tables
+
+    monkeypatch.setenv("SOURCES__ARCHIVE__INCLUDE_TABLES", value)
+    assert configured_names("sources.archive.include_tables", []) == expected
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'archive.sqlite'}")
+    with engine.begin() as connection:
+        for table in ("customers", "products", "transactions"):
+            connection.execute(sa.text(f"create table {table} (id integer)"))
+    wanted = expected or ["customers", "products", "transactions"]
+    assert select_tables(engine, configured_names("sources.archive.include_tables", []), []) == (
+        wanted
+    )
+    engine.dispose()
+
+
+@pytest.mark.parametrize("value", ["[customers", '["orders", 2]', "[1, 2]"])
+def test_a_table_list_that_is_no_list_is_named(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    from ingestion.pipelines import configured_names
+    from medallion.settings import ConfigError
+
+    monkeypatch.setenv("SOURCES__ARCHIVE__EXCLUDE_TABLES", value)
+    with pytest.raises(ConfigError, match="sources.archive.exclude_tables must be a list"):
+        configured_names("sources.archive.exclude_tables", [])
