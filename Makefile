@@ -11,6 +11,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export RUNTIME__DLTHUB_TELEMETRY := false
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
+export DAGSTER_DISABLE_TELEMETRY := 1
 
 .PHONY: setup run test check lint docs mariadb clean help bench orchestrate materialize chromium
 

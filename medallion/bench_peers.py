@@ -279,10 +279,9 @@ conn = duckdb.connect(out)
 conn.execute("set autoinstall_known_extensions = false")
 conn.execute("set autoload_known_extensions = false")
 conn.execute(f"load '{extension}'")
-password = os.environ.get("MYSQL_PWD", "")
+# the password stays in MYSQL_PWD, which the extension reads: its connection errors
+# repeat the whole connection string
 dsn = f"host={host} port={port} user={user} database={database}"
-if password:
-    dsn += f" password={password}"
 conn.execute(f"attach '{dsn}' as src (type mysql, read_only)")
 conn.execute(f'create table "{table}" as select * from src."{table}"')
 conn.close()
@@ -390,7 +389,10 @@ def command_peer(spec: str) -> Peer:
         )
     if name in {peer.name for peer in PEERS}:
         raise BenchFailed(f"--peer {name}: a built-in peer has that name")
-    words = shlex.split(template)
+    try:
+        words = shlex.split(template)
+    except ValueError as exc:  # an unclosed quote
+        raise BenchFailed(f"--peer {name}: cannot split {template!r} into words: {exc}") from None
 
     def command(source: PeerSource, folder: Path) -> list[str]:
         server = source.server
@@ -405,7 +407,7 @@ def command_peer(spec: str) -> Peer:
         }
         try:
             return [word.format(**values) for word in words]
-        except (KeyError, IndexError, ValueError) as exc:
+        except (KeyError, IndexError, ValueError, AttributeError) as exc:
             raise BenchFailed(
                 f"--peer {name}: unknown placeholder in {template!r}: {exc}"
             ) from None

@@ -24,6 +24,7 @@ TELEMETRY_OFF = {
     "RUNTIME__DLTHUB_TELEMETRY": "false",
     "GX_ANALYTICS_ENABLED": "false",
     "DO_NOT_TRACK": "1",
+    "DAGSTER_DISABLE_TELEMETRY": "1",
 }
 
 RAW_SCHEMAS = {"archive": "raw_archive", "live": "raw_live", "files": "raw_files"}
@@ -58,8 +59,11 @@ def prepare_environment() -> None:
 
 
 def redact(text: str) -> str:
-    """Hide the password of every URL in ``text``, so errors can be shown safely."""
-    return re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", str(text))
+    """Hide the password of every URL in ``text``, and of every ``password=...`` of a
+    key=value connection string (DuckDB's MySQL scanner repeats one in its errors), so
+    errors can be shown safely."""
+    text = re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", str(text))
+    return re.sub(r"(?i)(\bpassword\s*=\s*)('[^']*'|\"[^\"]*\"|[^\s;'\"]+)", r"\1***", text)
 
 
 def warehouse_path() -> Path:

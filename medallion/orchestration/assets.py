@@ -427,11 +427,12 @@ def build_run_asset() -> Any:
         error: Exception | None = None
         try:
             with warehouse_lock(options.target, "dagster run"):
-                run(options, LogOutput(context.log), audit=audit)
+                try:
+                    run(options, LogOutput(context.log), audit=audit)
+                finally:  # the DuckDB file is closed before another run may take the lock
+                    release_warehouse()
         except Exception as exc:  # the events of what was done are reported first
             error = exc
-        finally:
-            release_warehouse()
         yield from raw_events(audit)
         yield from dbt_events(audit, check_keys)
         yield from quality_events(audit, "gold")

@@ -231,6 +231,8 @@ def test_a_peer_that_crashes_is_failed_with_its_reason(
         ("ingestr=", "--peer takes NAME=COMMAND"),
         ("project=medallion ingest", "a built-in peer has that name"),
         ("sling=sling run --tgt-object {schema}.{table}", "unknown placeholder"),
+        ("sling=sling run --src-stream {table.name}", "unknown placeholder"),
+        ("ingestr=ingestr ingest --dest 'duckdb:///{duckdb}", "cannot split"),
     ],
 )
 def test_a_wrong_peer_command_is_refused_before_anything_runs(spec: str, words: str) -> None:

@@ -290,6 +290,22 @@ def test_the_search_finds_a_password_where_there_is_one(scenario: Scenario) -> N
     assert secrets.found_in(secrets.values["wrong"][:-6] + "***") == ["wrong"]
 
 
+def test_redact_hides_url_and_key_value_passwords() -> None:
+    """DuckDB's MySQL scanner repeats its key=value connection string in its errors;
+    URLs carry theirs between ':' and '@'."""
+    from medallion.settings import redact
+
+    secret = "pa55-w0rd"
+    for text in (
+        f"mysql+pymysql://reader:{secret}@db:3306/live refused",
+        f"Failed to connect: host=db user=reader password={secret} database=live",
+        f"host=db PASSWORD = '{secret} x' port=3306",
+    ):
+        shown = redact(text)
+        assert secret not in shown and "***" in shown
+    assert redact("host=db user=reader port=3306") == "host=db user=reader port=3306"
+
+
 # --- telemetry -------------------------------------------------------------------------
 
 TELEMETRY_VARIABLES = (
