@@ -20,7 +20,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ from medallion.settings import (
     warehouse_path,
 )
 
-from . import files, sql_sources
+from . import files, schema_drift, sql_sources
 
 # dlt's merge on SQLAlchemy (MySQL) builds a subquery SQLAlchemy warns about; harmless.
 warnings.filterwarnings("ignore", message="implicitly coercing SELECT object to scalar subquery")
@@ -63,6 +63,7 @@ class TableReport:
     seconds: float = 0.0
     note: str = ""
     recovered: int = 0  # live rows that arrived late, loaded by the window or by key
+    drifts: list[schema_drift.Drift] = field(default_factory=list)  # followed, warned
 
 
 Progress = Callable[[str], None]
@@ -325,8 +326,9 @@ def ingest_archive(
             t: TableReport(pipeline.dataset_name, t, note="unchanged") for t in plan.unchanged
         }
         resources = sql_sources.archive_resources(engine, plan, *_backend("archive"))
+        drifts = schema_drift.settle(_named("archive", engine), pipeline, resources, target)
         _run_pipeline(pipeline, resources, reports, progress)
-        return list(reports.values())
+        return _with_drifts(reports, drifts)
 
 
 def ingest_live(
@@ -357,6 +359,7 @@ def ingest_live(
         if full_refresh:
             for resource in resources:
                 resource.apply_hints(write_disposition="replace")
+        drifts = schema_drift.settle(_named("live", engine), pipeline, resources, target)
         started = dt.datetime.now(dt.UTC)
         if first_copy:  # a whole copy (the first one, or a full refresh) is a key check
             resources.append(sql_sources.key_check_resource(started))
@@ -403,7 +406,25 @@ def ingest_live(
             if table in found.compared and every_table:
                 notes.append("keys compared")
             report.note = "; ".join(notes)
-        return list(reports.values())
+        return _with_drifts(reports, drifts)
+
+
+def _named(name: str, engine: Any) -> str:
+    """A source database as messages name it: ``live (shop_live)``."""
+    database = engine.url.database
+    return f"{name} ({database})" if database else name
+
+
+def _with_drifts(
+    reports: dict[str, TableReport], drifts: list[schema_drift.Drift]
+) -> list[TableReport]:
+    """The reports, each with the schema drifts of its table (noted and kept)."""
+    for drift in drifts:
+        table = drift.table.split(".", 1)[1]
+        report = reports.setdefault(table, TableReport(drift.table.split(".", 1)[0], table))
+        report.drifts.append(drift)
+        report.note = "; ".join(filter(None, [report.note, drift.describe().split(": ", 1)[1]]))
+    return list(reports.values())
 
 
 def ingest_files(
@@ -515,6 +536,11 @@ def _run_ingester(
     ingester: Any = INGESTERS[name]
     try:
         return ingester(settings, full_refresh, progress, target, **extra)
+    except schema_drift.SchemaDriftError as exc:
+        raise IngestFailed(
+            f"The {name} pipeline stopped before extracting: {exc} What was loaded before "
+            "this run is unchanged."
+        ) from None
     except PipelineStepFailed as exc:
         cause = exc.exception if getattr(exc, "exception", None) else exc
         where = ""

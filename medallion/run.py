@@ -269,10 +269,10 @@ def run_steps(options: RunOptions, audit, out: Output) -> None:
         f"max_bad_row_share is {percent(share)} ({share_origin}). dbt build did not run; "
         "the marts keep their last values."
     )
-    if options.strict and raw.warnings:
+    if options.strict and audit.warnings:
         raise QualityFailed(
-            f"--strict: {len(raw.warnings)} warning(s) on the raw layer (listed above). "
-            "dbt build did not run; the marts keep their last values."
+            f"--strict: {len(audit.warnings)} warning(s) on ingestion and the raw layer "
+            "(listed above). dbt build did not run; the marts keep their last values."
         )
 
     # 3. build

@@ -638,6 +638,16 @@ class RunAudit:
             row.note = report.note or None
             if schema == RAW_SCHEMAS["live"]:  # late rows: a live-only notion
                 row.rows_recovered = getattr(report, "recovered", 0)
+            # schema drift the pipeline followed (a new column, a widened type)
+            self.warnings += [
+                RowWarning(
+                    layer="ingest",
+                    table_name=f"{schema}.{report.table}",
+                    check_name=drift.check,
+                    examples=drift.detail,
+                )
+                for drift in getattr(report, "drifts", [])
+            ]
 
     def check_volumes(self, settings: AnomalySettings) -> None:
         """Measure the raw tables of this run and judge them against the audit."""

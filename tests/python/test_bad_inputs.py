@@ -20,8 +20,8 @@ run ``medallion run`` against the bad run's warehouse and assert it is left unch
 Covered elsewhere and not repeated here: MySQL zero dates, latin1 tables and 4-byte
 Unicode at the source (``test_mysql_sources.py``), malformed MySQL URLs and partial
 configurations (``test_ingestion.py``, ``test_mysql_sources.py``).
-``test_schema_drift_in_a_mysql_source`` runs the live pipeline on the real MariaDB
-(``medallion demo --mysql``'s databases) through a new column and a widened type.
+Schema drift at a MySQL source (a new column, widened types, incompatible changes) is
+``test_schema_drift.py``'s, on real MariaDB databases.
 """
 
 from __future__ import annotations
@@ -796,61 +796,3 @@ def test_nothing_else_changed(runs: Runs, table: str) -> None:
     reference = silver_rows(runs.ref, table, COMPARED[table])
     assert reference, f"{table} is empty in the reference run"
     assert silver_rows(runs.bad, table, COMPARED[table]) == reference
-
-
-# --- schema drift in a live MySQL source (README, "Schema drift") -----------------------
-
-
-@pytest.mark.mysql
-def test_schema_drift_in_a_mysql_source(tmp_path: Path, mysql_prefix: str) -> None:
-    """A new column evolves raw; a widened type is refused by the contract, named."""
-    import pymysql
-
-    demo = generate_demo(
-        tmp_path / "demo",
-        seed=3,
-        scale=0.1,
-        mysql_url="mysql+pymysql://root:@127.0.0.1:3306",
-        database_prefix=mysql_prefix,
-    )
-    env = pipeline_env(tmp_path, demo.archive_url, demo.live_url, demo.landing_dir)
-    run_cli(["ingest", "--only", "live"], env)
-    warehouse = Path(env["MEDALLION_DUCKDB_PATH"])
-    conn = pymysql.connect(
-        host="127.0.0.1", user="root", password="", database=f"{mysql_prefix}live", autocommit=True
-    )
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute("set session sql_mode = ''")
-            # 1. a new column: added to raw, its values loaded, nothing else moves
-            cursor.execute("alter table transactions add column sales_channel varchar(20) null")
-            cursor.execute("select min(transaction_id) from transactions")
-            (first_id,) = cursor.fetchone()
-            cursor.execute(
-                "update transactions set sales_channel = 'web', updated_at = '2030-01-01'"
-                f" where transaction_id = {first_id}"
-            )
-            run_cli(["ingest", "--only", "live"], env)
-            assert query(
-                warehouse,
-                "select transaction_id, sales_channel from raw_live.transactions"
-                " where sales_channel is not null",
-            ) == [(first_id, "web")]
-            before = warehouse_snapshot(warehouse)
-
-            # 2. a widened type: refused by the frozen data_type contract, raw unchanged
-            cursor.execute("alter table transactions modify amount decimal(16,2) not null")
-            cursor.execute(
-                "update transactions set amount = 123456789000.00, quantity = 10000,"
-                " unit_price = 12345678.90, updated_at = '2030-01-02'"
-                f" where transaction_id = {first_id}"
-            )
-            result = run_cli(["ingest", "--only", "live"], env, expect=1)
-    finally:
-        conn.close()
-    output = result.stdout + result.stderr
-    assert "Traceback" not in output
-    assert "The live pipeline failed at its extract step" in output, output[-3000:]
-    assert "Table: `transactions` Column: `amount`" in output and "freeze" in output
-    assert "'precision': 12" in output and "'precision': 16" in output
-    assert warehouse_snapshot(warehouse) == before
