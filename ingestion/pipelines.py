@@ -63,7 +63,8 @@ class TableReport:
     seconds: float = 0.0
     note: str = ""
     recovered: int = 0  # live rows that arrived late, loaded by the window or by key
-    drifts: list[schema_drift.Drift] = field(default_factory=list)  # followed, warned
+    # what the run followed and reports as warnings (schema drift, files without records)
+    warnings: list[schema_drift.IngestWarning] = field(default_factory=list)
 
 
 Progress = Callable[[str], None]
@@ -328,7 +329,7 @@ def ingest_archive(
         resources = sql_sources.archive_resources(engine, plan, *_backend("archive"))
         drifts = schema_drift.settle(_named("archive", engine), pipeline, resources, target)
         _run_pipeline(pipeline, resources, reports, progress)
-        return _with_drifts(reports, drifts)
+        return _with_warnings(reports, drifts)
 
 
 def ingest_live(
@@ -406,7 +407,7 @@ def ingest_live(
             if table in found.compared and every_table:
                 notes.append("keys compared")
             report.note = "; ".join(notes)
-        return _with_drifts(reports, drifts)
+        return _with_warnings(reports, drifts)
 
 
 def _named(name: str, engine: Any) -> str:
@@ -415,15 +416,15 @@ def _named(name: str, engine: Any) -> str:
     return f"{name} ({database})" if database else name
 
 
-def _with_drifts(
-    reports: dict[str, TableReport], drifts: list[schema_drift.Drift]
+def _with_warnings(
+    reports: dict[str, TableReport], warnings: list[schema_drift.IngestWarning]
 ) -> list[TableReport]:
-    """The reports, each with the schema drifts of its table (noted and kept)."""
-    for drift in drifts:
-        table = drift.table.split(".", 1)[1]
-        report = reports.setdefault(table, TableReport(drift.table.split(".", 1)[0], table))
-        report.drifts.append(drift)
-        report.note = "; ".join(filter(None, [report.note, drift.describe().split(": ", 1)[1]]))
+    """The reports, each with the warnings of its table (noted and kept)."""
+    for warning in warnings:
+        schema, table = warning.table.split(".", 1)
+        report = reports.setdefault(table, TableReport(schema, table))
+        report.warnings.append(warning)
+        report.note = "; ".join(filter(None, [report.note, warning.describe()]))
     return list(reports.values())
 
 
@@ -451,10 +452,16 @@ def ingest_files(
         for p in patterns
     }
     _run_pipeline(pipeline, resources, reports, progress)
-    for table, names in empty_files.items():
-        if names and table in reports:  # say so: a file without records loads nothing
-            reports[table].note = "no records in " + ", ".join(sorted(names))
-    return list(reports.values())
+    # say so: a file without records (empty, or a header only) loads nothing
+    warnings = [
+        schema_drift.IngestWarning(
+            f"{pipeline.dataset_name}.{table}", "no records in the file", name
+        )
+        for table, names in empty_files.items()
+        if table in reports
+        for name in sorted(names)
+    ]
+    return _with_warnings(reports, warnings)
 
 
 def _failed_job_reason(cause: BaseException) -> str | None:

@@ -84,15 +84,17 @@ class SchemaDriftError(Exception):
 
 
 @dataclass(frozen=True)
-class Drift:
-    """One change of a source table's shape that the run followed, with a warning."""
+class IngestWarning:
+    """What the ingestion followed and reports as a warning: a schema drift (a new
+    column, a widened type), a landing file without records."""
 
     table: str  # the raw table, e.g. raw_live.transactions
-    check: str  # "schema drift: column added" / "schema drift: type widened"
-    detail: str  # e.g. "amount: decimal(12,2) -> decimal(14,2)"
+    check: str  # "schema drift: type widened", "no records in the file", ...
+    detail: str  # e.g. "amount: decimal(12,2) -> decimal(14,2)", the file's name
 
     def describe(self) -> str:
-        return f"{self.table}: {self.check.removeprefix('schema drift: ')}, {self.detail}"
+        """For the ingestion summary's note on the table's line."""
+        return f"{self.check.removeprefix('schema drift: ')}: {self.detail}"
 
 
 def type_text(hints: dict[str, Any]) -> str:
@@ -120,13 +122,23 @@ def _is_widening(old: dict[str, Any], new: dict[str, Any]) -> bool:
     return new_p is None or (old_p is not None and new_p >= old_p)
 
 
+# A type property absent from the incoming hints means "none" (``varchar(20)`` become
+# ``text`` loses its precision); an absent nullability means "as before".
+_TYPE_ONLY = ("data_type", "precision", "scale", "timezone")
+
+
 def _differs(old: dict[str, Any], new: dict[str, Any], properties: Iterable[str]) -> bool:
-    return any(prop in new and new[prop] != old.get(prop) for prop in properties)
+    return any(
+        new.get(prop) != old.get(prop)
+        if prop in _TYPE_ONLY
+        else prop in new and new[prop] != old.get(prop)
+        for prop in properties
+    )
 
 
 @dataclass
 class _Plan:
-    drifts: list[Drift]
+    drifts: list[IngestWarning]
     widen: dict[str, dict[str, dict[str, Any]]]  # table -> column -> new hints
     keep_nullable: dict[str, list[str]]  # table -> columns that now refuse NULL
     errors: list[str]
@@ -153,9 +165,9 @@ def _plan(database: str, dataset: str, resources: list[Any], stored: dict[str, A
             continue  # a table raw does not hold yet: created as it comes
         for column, new in incoming.items():
             old = existing.get(column)
-            if old is None or not old.get("data_type"):
+            if old is None and new.get("data_type"):
                 plan.drifts.append(
-                    Drift(
+                    IngestWarning(
                         raw_table,
                         "schema drift: column added",
                         f"{column} {type_text(new)} (loaded into raw; the models ignore "
@@ -163,9 +175,11 @@ def _plan(database: str, dataset: str, resources: list[Any], stored: dict[str, A
                     )
                 )
                 continue
+            if old is None or not old.get("data_type"):
+                continue  # a column raw has not typed yet (no value so far): dlt's call
             if not _differs(old, new, TYPE_PROPERTIES):
                 continue
-            type_changed = _differs(old, new, ("data_type", "precision", "scale", "timezone"))
+            type_changed = _differs(old, new, _TYPE_ONLY)
             if type_changed and not _is_widening(old, new):
                 plan.errors.append(
                     f"the {database} database: table `{table}`, column `{column}` changed "
@@ -175,12 +189,13 @@ def _plan(database: str, dataset: str, resources: list[Any], stored: dict[str, A
                 continue
             relaxed = old.get("nullable") is False and new.get("nullable") is True
             if type_changed or relaxed:
-                merged = {**old, **{p: new[p] for p in TYPE_PROPERTIES if p in new}}
+                merged = {k: v for k, v in old.items() if k not in _TYPE_ONLY}
+                merged.update({p: new[p] for p in TYPE_PROPERTIES if p in new})
                 if new.get("nullable") is False and old.get("nullable", True):
                     merged["nullable"] = True  # raw keeps allowing NULL
                 plan.widen.setdefault(table, {})[column] = merged
                 plan.drifts.append(
-                    Drift(
+                    IngestWarning(
                         raw_table,
                         "schema drift: type widened",
                         f"{column}: {type_text(old)} -> {type_text(merged)} (raw widened)",
@@ -193,7 +208,7 @@ def _plan(database: str, dataset: str, resources: list[Any], stored: dict[str, A
 
 def settle(
     database: str, pipeline: Any, resources: list[Any], target: str = "duckdb"
-) -> list[Drift]:
+) -> list[IngestWarning]:
     """Compare the ``resources`` about to be extracted with the pipeline's stored
     schema; widen raw where a source type widened, refuse what cannot be followed
     (``SchemaDriftError``, before anything is extracted) and return the drifts the
@@ -219,7 +234,7 @@ def settle(
         schema = pipeline.default_schema
         for table, columns in plan.widen.items():
             for column, hints in columns.items():
-                schema.tables[table]["columns"][column].update(hints)
+                schema.tables[table]["columns"][column] = hints
         schema._bump_version()
         pipeline.schemas.save_schema(schema)
     return plan.drifts

@@ -34,7 +34,7 @@ from fixtures import write_landing, write_mysql_source
 from pipeline_helpers import MYSQL, pipeline_env, query, run_cli
 from test_gold_rules import ARCHIVE, LANDING_FILES, LIVE
 
-from ingestion.schema_drift import CONTRACT_COLUMNS, type_text
+from ingestion.schema_drift import CONTRACT_COLUMNS, _plan, type_text
 
 WIDE_LINE = 1093  # a live sale of customer 41, changed to values only wider types hold
 WIDE_ORDER = "O-1041-A-NUMBER-LONGER-THAN-TWENTY"
@@ -138,6 +138,82 @@ def test_type_text_reads_as_a_person_writes_a_type() -> None:
         "text(20) not null"
     )
     assert type_text({"data_type": "bigint"}) == "bigint"
+
+
+@dataclass
+class Table:
+    """What ``schema_drift`` reads of a dlt resource: its name and column hints."""
+
+    name: str
+    columns: dict[str, dict[str, Any]]
+
+
+def _decide(old: dict[str, Any], new: dict[str, Any]) -> Any:
+    """The plan for one column of a non-contract table whose type went old -> new."""
+    key = {"name": "id", "data_type": "bigint", "nullable": False}
+    stored = {"t": {"columns": {"id": key, "c": {"name": "c", **old}}}}
+    return _plan("live (db)", "raw_live", [Table("t", {"id": key, "c": new})], stored)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ({"data_type": "text", "precision": 20}, {"data_type": "text", "precision": 50}),
+        ({"data_type": "text", "precision": 20}, {"data_type": "text"}),  # to text
+        (
+            {"data_type": "decimal", "precision": 12, "scale": 2},
+            {"data_type": "decimal", "precision": 14, "scale": 4},
+        ),
+        ({"data_type": "bigint", "precision": 16}, {"data_type": "bigint", "precision": 32}),
+        ({"data_type": "text", "nullable": False}, {"data_type": "text", "nullable": True}),
+    ],
+)
+def test_a_widening_is_followed(old: dict[str, Any], new: dict[str, Any]) -> None:
+    plan = _decide(old, new)
+    assert not plan.errors
+    assert [drift.check for drift in plan.drifts] == ["schema drift: type widened"]
+    assert plan.widen["t"]["c"]["data_type"] == new["data_type"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ({"data_type": "bigint"}, {"data_type": "text", "precision": 20}),
+        ({"data_type": "text", "precision": 50}, {"data_type": "text", "precision": 20}),
+        (  # as many digits, two fewer before the point
+            {"data_type": "decimal", "precision": 12, "scale": 2},
+            {"data_type": "decimal", "precision": 12, "scale": 4},
+        ),
+        (
+            {"data_type": "timestamp", "timezone": False},
+            {"data_type": "timestamp", "timezone": True},
+        ),
+    ],
+)
+def test_any_other_type_change_is_structural(old: dict[str, Any], new: dict[str, Any]) -> None:
+    plan = _decide(old, new)
+    assert not plan.widen and not plan.drifts
+    assert plan.errors == [
+        f"the live (db) database: table `t`, column `c` changed type from {type_text(old)} "
+        f"(as raw holds it, raw_live.t) to {type_text(new)} at the source: its values "
+        "cannot be read as before"
+    ]
+
+
+def test_a_column_that_now_refuses_null_keeps_raw_nullable_silently() -> None:
+    plan = _decide({"data_type": "text"}, {"data_type": "text", "nullable": False})
+    assert not plan.errors and not plan.drifts and not plan.widen
+    assert plan.keep_nullable == {"t": ["c"]}
+
+
+def test_a_missing_contract_column_is_structural_even_on_a_first_load() -> None:
+    columns = {c: {"name": c, "data_type": "text"} for c in CONTRACT_COLUMNS["products"]}
+    del columns["msrp"]
+    plan = _plan("archive (db)", "raw_archive", [Table("products", columns)], {})
+    assert plan.errors == [
+        "the archive (db) database: table `products` has no column `msrp`, a column of "
+        "the source contract (docs/contracts/sources.md)"
+    ]
 
 
 # --- 2. widened types: the run goes on -----------------------------------------------------
