@@ -34,11 +34,12 @@ import socket
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fixtures import EXPENSE_COLUMNS
+from fixtures import EXPENSE_COLUMNS, SURVEY_COLUMNS
 from pipeline_helpers import pipeline_env, query, run_cli
 
 from medallion.demo import generate_demo
@@ -627,6 +628,128 @@ def _(runs: Runs) -> None:
         "select distinct description from intermediate.int_expenses_judged"
         f" where file_name = '{expense_file('four_byte')}' and rejection_reason is null",
     ) == [(FOUR_BYTE,)]
+
+
+@case(
+    "header in another order and in upper case",
+    "read by name: the same rows as the plain file",
+    lambda ref, bad: (
+        write_file(
+            ref / "landing",
+            expense_file("header_order"),
+            csv_text(EXPENSE_COLUMNS, expense_rows("header_order")).encode(),
+        ),
+        write_file(
+            bad / "landing",
+            expense_file("header_order"),
+            csv_text(
+                [name.upper() for name in reversed(EXPENSE_COLUMNS)],
+                [list(reversed(row)) for row in expense_rows("header_order")],
+            ).encode(),
+        ),
+    ),
+)
+def _(runs: Runs) -> None:
+    assert_good_rows_as_reference(runs, "int_expenses_judged", expense_file("header_order"))
+    assert rejected(runs.bad, expense_file("header_order")) == []
+
+
+SURVEY_SCORES = "surveys/bad_scores.csv"
+
+
+@case(
+    "survey score out of range (`11`) or not a number (`ten`)",
+    "`quarantine.file_rows_rejected`: `nps_score not in 0..10`, file, row number",
+    lambda ref, bad: [
+        write_file(
+            sources / "landing",
+            SURVEY_SCORES,
+            csv_text(
+                SURVEY_COLUMNS,
+                [
+                    [
+                        f"BAD-S-{n}",
+                        f"s{n}@example.com",
+                        "2024-05-02 10:00:00",
+                        score,
+                        "4",
+                        "web",
+                        "",
+                    ]
+                    for n, score in enumerate(["9", "11", "ten"], start=1)
+                ],
+            ).encode(),
+        )
+        for sources in (ref, bad)
+    ],
+)
+def _(runs: Runs) -> None:
+    assert [row[:2] for row in rejected(runs.bad, SURVEY_SCORES)] == [
+        (2, "nps_score not in 0..10"),
+        (3, "nps_score not in 0..10"),
+    ]
+    assert query(
+        runs.bad,
+        "select response_id, nps_score from intermediate.int_survey_responses_judged"
+        f" where file_name = '{SURVEY_SCORES}' and rejection_reason is null",
+    ) == [("BAD-S-1", 9)]
+
+
+LONG_TEXT = ("a long description, ✓ 😀 " * 5_000)[:102_400]  # 100 KB of characters
+
+
+@case(
+    "a text value of 100 KB",
+    "kept whole in silver",
+    same_file("long_text", [[*row[:7], LONG_TEXT] for row in expense_rows("long_text", 1)]),
+)
+def _(runs: Runs) -> None:
+    assert query(
+        runs.bad,
+        "select description, length(description) from intermediate.int_expenses_judged"
+        f" where file_name = '{expense_file('long_text')}' and rejection_reason is null",
+    ) == [(LONG_TEXT, 102_400)]
+
+
+FOUR_BYTE_ONLY = "😀𝄞𠜎"  # no letter case, so upper() leaves it as it is
+
+
+@case(
+    "4-byte Unicode in every text column of a file",
+    "every text value intact in silver (the currency upper-cased as any other)",
+    same_file(
+        "four_byte_every",
+        [
+            [
+                f"BAD-{FOUR_BYTE}",
+                FOUR_BYTE,
+                FOUR_BYTE,
+                FOUR_BYTE,
+                "12.50",
+                FOUR_BYTE_ONLY,
+                "2024-05-15",
+                FOUR_BYTE,
+            ]
+        ],
+    ),
+)
+def _(runs: Runs) -> None:
+    assert query(
+        runs.bad,
+        "select expense_id, submitted_by, department, category, currency, description,"
+        " amount from intermediate.int_expenses_judged"
+        f" where file_name = '{expense_file('four_byte_every')}' and rejection_reason is null",
+    ) == [
+        (
+            f"BAD-{FOUR_BYTE}",
+            FOUR_BYTE,
+            FOUR_BYTE,
+            FOUR_BYTE,
+            FOUR_BYTE_ONLY,
+            FOUR_BYTE,
+            Decimal("12.50"),
+        )
+    ]
 
 
 # 21, 22, 23: sources and settings (``medallion run`` on the bad run's warehouse)
