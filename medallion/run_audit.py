@@ -821,7 +821,7 @@ class RunAudit:
             for relation, group, key, silver in QUARANTINES:
                 table = warehouse.relation("quarantine", relation)
                 rows = warehouse.rows(
-                    f"select {group}, reason, {key} from {table} order by {group}, reason, {key}"
+                    f"select {group}, reason, {key} from {table} order by 1, 2, 3"
                 )
                 by_reason: dict[tuple[str, str], list[str]] = {}
                 for kind, reason, example in rows:

@@ -122,6 +122,7 @@ def test_an_email_changed_between_runs_merges_on_the_next_run(runs: Runs) -> Non
     oracle = _oracle(_after_second_change())
     assert oracle.key_map[1] == 13  # 13 is the most recently updated: the survivor
     assert "Incremental build" in runs.outputs["second"]
+    assert "schema drift" not in runs.outputs["second"]  # the same tables: nothing drifted
     assert _merged(runs.id_maps["second"]) == _merged(oracle.key_map)
     assert runs.facts["second"] == _oracle_facts(oracle)
     moved = {t for t, c in runs.facts["first"].items() if c == 1}
