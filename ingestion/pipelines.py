@@ -21,7 +21,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,7 @@ from medallion.settings import (
     warehouse_path,
 )
 
-from . import files, sql_sources
+from . import files, schema_drift, sql_sources
 
 # dlt's merge on SQLAlchemy (MySQL) builds a subquery SQLAlchemy warns about; harmless.
 warnings.filterwarnings("ignore", message="implicitly coercing SELECT object to scalar subquery")
@@ -65,6 +65,8 @@ class TableReport:
     seconds: float = 0.0
     note: str = ""
     recovered: int = 0  # live rows that arrived late, loaded by the window or by key
+    # what the run followed and reports as warnings (schema drift, files without records)
+    warnings: list[schema_drift.IngestWarning] = field(default_factory=list)
 
 
 Progress = Callable[[str], None]
@@ -340,8 +342,9 @@ def ingest_archive(
             t: TableReport(pipeline.dataset_name, t, note="unchanged") for t in plan.unchanged
         }
         resources = sql_sources.archive_resources(engine, plan, *_backend("archive"))
+        drifts = schema_drift.settle(_named("archive", engine), pipeline, resources, target)
         _run_pipeline(pipeline, resources, reports, progress)
-        return list(reports.values())
+        return _with_warnings(reports, drifts)
 
 
 def ingest_live(
@@ -372,6 +375,7 @@ def ingest_live(
         if full_refresh:
             for resource in resources:
                 resource.apply_hints(write_disposition="replace")
+        drifts = schema_drift.settle(_named("live", engine), pipeline, resources, target)
         started = dt.datetime.now(dt.UTC)
         if first_copy:  # a whole copy (the first one, or a full refresh) is a key check
             resources.append(sql_sources.key_check_resource(started))
@@ -418,7 +422,25 @@ def ingest_live(
             if table in found.compared and every_table:
                 notes.append("keys compared")
             report.note = "; ".join(notes)
-        return list(reports.values())
+        return _with_warnings(reports, drifts)
+
+
+def _named(name: str, engine: Any) -> str:
+    """A source database as messages name it: ``live (shop_live)``."""
+    database = engine.url.database
+    return f"{name} ({database})" if database else name
+
+
+def _with_warnings(
+    reports: dict[str, TableReport], warnings: list[schema_drift.IngestWarning]
+) -> list[TableReport]:
+    """The reports, each with the warnings of its table (noted and kept)."""
+    for warning in warnings:
+        schema, table = warning.table.split(".", 1)
+        report = reports.setdefault(table, TableReport(schema, table))
+        report.warnings.append(warning)
+        report.note = "; ".join(filter(None, [report.note, warning.describe()]))
+    return list(reports.values())
 
 
 def file_patterns() -> list[str]:
@@ -451,10 +473,16 @@ def ingest_files(
         for p in patterns
     }
     _run_pipeline(pipeline, resources, reports, progress)
-    for table, names in empty_files.items():
-        if names and table in reports:  # say so: a file without records loads nothing
-            reports[table].note = "no records in " + ", ".join(sorted(names))
-    return list(reports.values())
+    # say so: a file without records (empty, or a header only) loads nothing
+    warnings = [
+        schema_drift.IngestWarning(
+            f"{pipeline.dataset_name}.{table}", "no records in the file", name
+        )
+        for table, names in empty_files.items()
+        if table in reports
+        for name in sorted(names)
+    ]
+    return _with_warnings(reports, warnings)
 
 
 def _failed_job_reason(cause: BaseException) -> str | None:
@@ -536,6 +564,11 @@ def _run_ingester(
     ingester: Any = INGESTERS[name]
     try:
         return ingester(settings, full_refresh, progress, target, **extra)
+    except schema_drift.SchemaDriftError as exc:
+        raise IngestFailed(
+            f"The {name} pipeline stopped before extracting: {exc} What was loaded before "
+            "this run is unchanged."
+        ) from None
     except PipelineStepFailed as exc:
         cause = exc.exception if getattr(exc, "exception", None) else exc
         where = ""

@@ -11,7 +11,8 @@ its first and fourth steps alone.
 3. **Build** (``build``): ``dbt build`` (seeds, models, snapshots, tests), skipped when
    nothing changed since the last successful build, incremental when only live rows
    changed, whole otherwise and on the whole-build schedule (``build_state``).
-4. **Check the marts**: silver row counts into the audit, the gold expectations.
+4. **Check the marts**: silver row counts into the audit, a warning per quarantine
+   reason, the gold expectations.
 5. **Publish** (``publish``): only now, every mart at once, atomically, where readers
    look. A run that stopped at any step before leaves the published marts as they were.
 6. **Record**: the run, its checks, its warnings (printed as a table) and its outcome
@@ -272,10 +273,10 @@ def run_steps(options: RunOptions, audit, out: Output) -> None:
         f"max_bad_row_share is {percent(share)} ({share_origin}). dbt build did not run; "
         "the marts keep their last values."
     )
-    if options.strict and raw.warnings:
+    if options.strict and audit.warnings:
         raise QualityFailed(
-            f"--strict: {len(raw.warnings)} warning(s) on the raw layer (listed above). "
-            "dbt build did not run; the marts keep their last values."
+            f"--strict: {len(audit.warnings)} warning(s) on ingestion and the raw layer "
+            "(listed above). dbt build did not run; the marts keep their last values."
         )
 
     # 3. build
@@ -295,6 +296,8 @@ def run_steps(options: RunOptions, audit, out: Output) -> None:
 
     # 4. check the marts
     audit.add_silver_counts()
+    if outcome is not None:  # what this build quarantined, per reason: a warning
+        audit.add_quarantine_warnings()
     gold = validate_layer("gold", options.target, progress=say, share=share)
     audit.add_quality(gold)
     gold.print(out)

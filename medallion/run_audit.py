@@ -178,6 +178,17 @@ class AuditWarehouse:
                 return list(cursor.fetchall())
         return self._conn.execute(sql, list(params)).fetchall()
 
+    def sample(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """A query's column names and rows, the query taken as it is (no parameters)."""
+        if self.is_mysql:
+            with self._conn.cursor() as cursor:
+                cursor.execute(sql)
+                names = [column[0] for column in cursor.description or []]
+                return names, list(cursor.fetchall())
+        cursor = self._conn.execute(sql)
+        names = [column[0] for column in cursor.description or []]
+        return names, cursor.fetchall()
+
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> None:
         if self.is_mysql:
             with self._conn.cursor() as cursor:
@@ -596,6 +607,69 @@ def dbt_warnings(results: list[Any]) -> list[RowWarning]:
     return warnings
 
 
+def dbt_warning_sql(results: list[Any]) -> list[str]:
+    """The compiled SQL of each test ``dbt_warnings`` returns, in the same order: the
+    query whose rows are the test's failing rows."""
+    return [
+        str(getattr(result.node, "compiled_code", "") or "")
+        for result in results
+        if str(getattr(result, "status", "")) == "warn" and getattr(result, "node", None)
+    ]
+
+
+# The quarantine tables: (relation, what groups its rows, a key to show, the silver
+# table whose rows they were judged among, ``{kind}`` the group's value).
+QUARANTINES = (
+    (
+        "transactions_rejected",
+        "'transactions_rejected'",
+        "transaction_id",
+        "int_transactions_deduplicated",
+    ),
+    (
+        "file_rows_rejected",
+        "file_type",
+        "concat(file_name, ':', cast(file_row_number as char(20)))",
+        "{kind}",
+    ),
+)
+FILE_SILVER_TABLES = {
+    "fiscal_calendar": "int_fiscal_calendar_judged",
+    "surveys": "int_survey_responses_judged",
+    "expenses": "int_expenses_judged",
+}
+
+EXAMPLE_ROWS = 3
+EXAMPLE_COLUMNS = 4
+EXAMPLES_LENGTH = 300
+
+
+def failing_examples(warehouse: AuditWarehouse, sql: str) -> tuple[str, int | None]:
+    """A few failing rows of a dbt test as ``column=value`` pairs (its first columns:
+    the generic tests put the column, the value and the count there), and the rows of
+    the model tested when the test says (a row-level test's ``table_rows``). dbt wraps
+    a test's query the same way to count its failures, so this runs on every
+    warehouse. Examples that cannot be read never fail the run: the reason is
+    recorded instead."""
+    query = sql.strip().rstrip(";")
+    if not query:
+        return "", None
+    try:
+        names, found = warehouse.sample(
+            f"select * from ({query}) as failing_rows limit {EXAMPLE_ROWS}"
+        )
+    except Exception as exc:  # noqa: BLE001 - the examples are secondary to the count
+        reason = redact(str(exc)).strip().splitlines() or [type(exc).__name__]
+        return f"(examples unavailable: {reason[0][:120]})", None
+    shown = [name for name in names if name != "table_rows"][:EXAMPLE_COLUMNS]
+    rows = [dict(zip(names, row, strict=True)) for row in found]
+    text = "; ".join(", ".join(f"{name}={row[name]}" for name in shown) for row in rows)
+    if len(text) > EXAMPLES_LENGTH:
+        text = text[: EXAMPLES_LENGTH - 1] + "…"
+    table_rows = rows[0].get("table_rows") if rows else None
+    return text, None if table_rows is None else int(table_rows)
+
+
 @dataclass
 class RunAudit:
     """Everything one ``medallion run`` learns, written at its end whatever happened."""
@@ -639,6 +713,16 @@ class RunAudit:
             row.note = report.note or None
             if schema == RAW_SCHEMAS["live"]:  # late rows: a live-only notion
                 row.rows_recovered = getattr(report, "recovered", 0)
+            # what the pipelines followed: schema drift, landing files without records
+            self.warnings += [
+                RowWarning(
+                    layer="ingest",
+                    table_name=f"{schema}.{report.table}",
+                    check_name=warning.check,
+                    examples=warning.detail,
+                )
+                for warning in getattr(report, "warnings", [])
+            ]
 
     def check_volumes(self, settings: AnomalySettings) -> None:
         """Measure the raw tables of this run and judge them against the audit."""
@@ -691,8 +775,16 @@ class RunAudit:
             ]
 
     def add_dbt_warnings(self, results: list[Any]) -> None:
+        """dbt's warnings, each with a few of its failing rows as examples."""
         self.dbt_results = list(results)
-        self.warnings += dbt_warnings(results)
+        found = dbt_warnings(results)
+        if not found:
+            return
+        with opened(self.target) as warehouse:
+            for warning, sql in zip(found, dbt_warning_sql(results), strict=True):
+                warning.examples, table_rows = failing_examples(warehouse, sql)
+                warning.table_rows = warning.table_rows or table_rows
+        self.warnings += found
 
     def add_silver_counts(self) -> None:
         """Rows deduplicated and quarantined per silver table, from dbt's
@@ -709,6 +801,48 @@ class RunAudit:
             row.table_rows = int(rows_out)
             row.rows_deduplicated = int(duplicates)
             row.rows_quarantined = int(quarantined)
+
+    def add_quarantine_warnings(self) -> None:
+        """One warning per quarantine reason (the policy: a quarantined row is counted
+        and reported), with its rows, the rows of the silver table it was judged in
+        (``audit.silver_row_counts``' rows in) and a few of its keys."""
+        with opened(self.target) as warehouse:
+            if not {"transactions_rejected", "file_rows_rejected"} <= warehouse.tables(
+                "quarantine"
+            ):
+                return
+            judged_in = {}
+            if "silver_row_counts" in warehouse.tables(AUDIT_SCHEMA):
+                judged_in = dict(
+                    warehouse.rows(
+                        "select silver_table, rows_in from "
+                        + warehouse.relation(AUDIT_SCHEMA, "silver_row_counts")
+                    )
+                )
+            found = []
+            for relation, group, key, silver in QUARANTINES:
+                table = warehouse.relation("quarantine", relation)
+                rows = warehouse.rows(
+                    f"select {group}, reason, {key} from {table} order by 1, 2, 3"
+                )
+                by_reason: dict[tuple[str, str], list[str]] = {}
+                for kind, reason, example in rows:
+                    by_reason.setdefault((kind, reason), []).append(str(example))
+                for (kind, reason), keys in by_reason.items():
+                    silver_table = silver.format(kind=FILE_SILVER_TABLES.get(kind, kind))
+                    rows_in = judged_in.get(silver_table)
+                    found.append(
+                        RowWarning(
+                            layer="silver",
+                            table_name=f"quarantine.{relation}",
+                            check_name=f"{kind}: {reason}" if kind != relation else reason,
+                            failing_rows=len(keys),
+                            table_rows=None if rows_in is None else int(rows_in),
+                            examples=", ".join(keys[:EXAMPLE_ROWS])
+                            + (", ..." if len(keys) > EXAMPLE_ROWS else ""),
+                        )
+                    )
+        self.warnings += found
 
     # the verdicts
 

@@ -5,9 +5,19 @@
     of time (`newest_timestamp`); without `to_column` only "at most one current
     version" can be checked. With `order_column` (the version start), the current
     version must also be the latest one, and "latest version open" reads the latest;
-    without it, any open version. Rows with a null key are skipped. -#}
+    without it, any open version. Rows with a null key are skipped.
+    With `present_in` (a relation holding the keys the source has now, filtered by
+    `present_where` if given), a key absent from it was deleted at source: it must
+    have no current version and no open one. Without it, a deleted key whose version
+    never closed looks like any current key and passes. -#}
 {% test scd2_one_current(
-    model, key_column, current_column, order_column=none, to_column=none
+    model,
+    key_column,
+    current_column,
+    order_column=none,
+    to_column=none,
+    present_in=none,
+    present_where=none
 ) -%}
 with
 
@@ -50,13 +60,48 @@ per_key as (
         ) as is_latest_version_open
     from versions
     group by version_key
-)
+),
+{%- if present_in is not none %}
 
-select * from per_key
+present_keys as (
+    select distinct {{ key_column }} as present_key
+    from {{ present_in }}
+    where
+        {{ key_column }} is not null
+        {%- if present_where is not none %}
+        and ({{ present_where }})
+        {%- endif %}
+),
+
+judged as (
+    select
+        per_key.*,
+        case
+            when present_keys.present_key is null then 1 else 0
+        end as is_gone_at_source
+    from per_key
+    left join present_keys
+        on per_key.version_key = present_keys.present_key
+)
+{%- else %}
+
+judged as (
+    select
+        per_key.*,
+        0 as is_gone_at_source
+    from per_key
+)
+{%- endif %}
+
+select * from judged
 where
     current_versions > 1
     or current_versions_not_latest > 0
     {%- if to_column is not none %}
     or current_versions <> is_latest_version_open
     {%- endif %}
+    or (
+        is_gone_at_source = 1
+        and (current_versions > 0 or is_latest_version_open = 1)
+    )
 {%- endtest %}

@@ -212,3 +212,37 @@ def fiscal_calendar_rows(
         )
         day += dt.timedelta(days=1)
     return rows
+
+
+def write_mysql_source(database: str, tables: Mapping[str, Sequence[Row]]) -> str:
+    """``write_sqlite_source`` on the MariaDB test server: the same three tables, with
+    the MySQL types of docs/contracts/sources.md (the spellings above are MySQL's too),
+    in a new database ``database``; returns its SQLAlchemy URL. Zero dates go in as
+    they are (the session's ``sql_mode`` is empty, as on an old server)."""
+    import pymysql
+
+    unknown = set(tables) - set(TABLES)
+    if unknown:
+        raise ValueError(f"Unknown source tables: {sorted(unknown)}")
+    conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", autocommit=True)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("set session sql_mode = ''")
+            cursor.execute(f"drop database if exists `{database}`")
+            cursor.execute(f"create database `{database}` character set utf8mb4")
+            for table, columns in TABLES.items():
+                ddl = ", ".join(f"`{name}` {sql_type}" for name, sql_type in columns.items())
+                cursor.execute(f"create table `{database}`.`{table}` ({ddl})")
+                names = list(columns)
+                rows = [
+                    [_sql_value(row.get(name)) for name in names] for row in tables.get(table, [])
+                ]
+                if rows:
+                    cursor.executemany(
+                        f"insert into `{database}`.`{table}` ({', '.join(names)})"  # noqa: S608
+                        f" values ({', '.join(['%s'] * len(names))})",
+                        rows,
+                    )
+    finally:
+        conn.close()
+    return f"mysql+pymysql://root:@127.0.0.1:3306/{database}"

@@ -256,10 +256,12 @@ def test_an_incremental_pass_counts_the_written_keys_over_every_row_on_mysql(
 
 # --- scd2_one_current ------------------------------------------------------------------
 #
-# Versions of seven keys (valid_to 9999-12-31, the end of time, or null: open). Key 1 is
-# current on its open latest version, 6 deleted (all closed) with none current, 7 open
-# with a null end: all three pass. Key 2 is open with no current version, 3 deleted but
-# still current, 4 current twice, 5 current on a version that is not the latest.
+# Versions of eight keys (valid_to 9999-12-31, the end of time, or null: open). Key 1
+# is current on its open latest version, 6 deleted (all closed) with none current, 7
+# open with a null end: all three pass. Key 2 is open with no current version, 3
+# deleted but still current, 4 current twice, 5 current on a version that is not the
+# latest. Key 8 looks like key 1 but is gone from the source (absent from
+# PRESENT_ROWS, or there with is_deleted): its version never closed.
 VERSION_ROWS = [
     "version_key,valid_from,valid_to,is_current",
     "1,2020-01-01,2021-01-01,false",
@@ -274,6 +276,14 @@ VERSION_ROWS = [
     "5,2021-01-01,9999-12-31,false",
     "6,2020-01-01,2021-01-01,false",
     "7,2020-01-01,,true",
+    "8,2020-01-01,2021-01-01,false",
+    "8,2021-01-01,9999-12-31,true",
+]
+# the keys the source holds now: 6 is gone (deleted, closed), 8 marked deleted
+PRESENT_ROWS = [
+    "version_key,is_deleted",
+    *(f"{key},false" for key in (1, 2, 3, 4, 5, 7)),
+    "8,true",
 ]
 
 
@@ -283,14 +293,21 @@ def versions_project(root: Path) -> Path:
         "{version_key: integer, valid_from: timestamp, valid_to: timestamp, is_current: boolean}",
     )
     (root / "seeds" / "versions.csv").write_text("\n".join(VERSION_ROWS) + "\n")
-    (root / "seeds" / "_seeds.yml").write_text(
-        "version: 2\nseeds:\n  - name: versions\n    tests:\n"
+    (root / "seeds" / "present.csv").write_text("\n".join(PRESENT_ROWS) + "\n")
+    test = (
         "      - scd2_one_current:\n"
-        "          name: versions_one_current\n"
+        "          name: {name}\n"
         "          key_column: version_key\n"
         "          current_column: is_current\n"
         "          order_column: valid_from\n"
         "          to_column: valid_to\n"
+    )
+    (root / "seeds" / "_seeds.yml").write_text(
+        "version: 2\nseeds:\n  - name: versions\n    tests:\n"
+        + test.format(name="versions_one_current")
+        + test.format(name="versions_one_current_present")
+        + "          present_in: ref('present')\n"
+        + "          present_where: not is_deleted\n"
     )
     return root
 
@@ -300,8 +317,14 @@ def test_scd2_one_current_wants_one_current_version_for_open_keys_and_none_for_c
 ) -> None:
     env = pipeline_env(tmp_path, "", "", "")
     result, outcomes = dbt_build(versions_project(tmp_path / "project"), env, "duckdb")
-    (outcome,) = outcomes.values()
-    columns, rows = duckdb_failures(env, outcome["compiled_code"])
-    keys = {row[columns.index("version_key")] for row in rows}
-    assert keys == {2, 3, 4, 5}, (rows, result.stdout[-3000:])
-    assert outcome["failures"] == len(rows) == 4
+    expected = {
+        "versions_one_current": {2, 3, 4, 5},  # without present_in, key 8 passes unseen
+        "versions_one_current_present": {2, 3, 4, 5, 8},
+    }
+    assert set(outcomes) == set(expected)
+    for name, keys in expected.items():
+        outcome = outcomes[name]
+        columns, rows = duckdb_failures(env, outcome["compiled_code"])
+        found = {row[columns.index("version_key")] for row in rows}
+        assert found == keys, (name, rows, result.stdout[-3000:])
+        assert outcome["failures"] == len(rows) == len(keys)

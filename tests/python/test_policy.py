@@ -115,6 +115,17 @@ REASON_WORDS = {
     "amount_mismatch": "amount differs",
 }
 
+# the oracle's reasons as quarantine.transactions_rejected words them (docs/quality.md)
+QUARANTINE_REASONS = {
+    "empty_status": "empty status",
+    "unknown_status": "unknown status",
+    "no_transaction_date": "null or zero transaction date",
+    "date_after_max_valid_date": "transaction date after max_valid_date",
+    "null_amount": "null amount",
+    "zero_quantity": "zero quantity",
+    "amount_mismatch": "amount differs from quantity * unit_price",
+}
+
 
 def _live_lines() -> list[Row]:
     return LIVE_WITH_ANOMALIES["transactions"]
@@ -343,6 +354,27 @@ def test_the_audit_reconciles_and_records_the_warnings(con: duckdb.DuckDBPyConne
     assert status[0]["table_rows"] == len(_live_lines())
     assert "'Lost'" in status[0]["examples"]
     assert any(w["layer"] == "dbt" and w["table_name"] == "fct_transactions" for w in warned)
+    # dbt's warnings carry their failing rows' count, the tested model's rows (row-level
+    # tests count them) and a few failing rows as examples
+    (staged,) = [
+        w for w in warned if w["check_name"] == "accepted_values_columns_stg_live__transactions"
+    ]
+    assert staged["layer"] == "dbt" and staged["table_name"] == "stg_live__transactions"
+    assert staged["table_rows"] == len(_live_lines())
+    unknown = [r for r in _live_lines() if str(r.get("status") or "").strip().lower() == "lost"]
+    assert unknown and staged["failing_rows"] >= len(unknown)
+    assert "failing_column=status, failing_value=Lost, n_records=" in staged["examples"]
+    # every quarantine reason is a warning of its own, counted as the oracle counts it
+    quarantined = [w for w in warned if w["table_name"] == "quarantine.transactions_rejected"]
+    by_reason: dict[str, list[int]] = {}
+    for transaction_id, reason in sorted(runs.oracle.rejected.items()):
+        by_reason.setdefault(QUARANTINE_REASONS[reason], []).append(transaction_id)
+    assert len(quarantined) == len(by_reason)
+    for reason, ids in by_reason.items():
+        (warning,) = [w for w in quarantined if w["check_name"] == reason]
+        assert warning["layer"] == "silver" and warning["failing_rows"] == len(ids)
+        assert warning["table_rows"] == counts["rows_in"]
+        assert warning["examples"].startswith(", ".join(str(i) for i in ids[:3]))
 
 
 # --- 2. --strict ---------------------------------------------------------------------------
