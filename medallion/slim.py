@@ -4,8 +4,10 @@ dbt compares the project with the production manifest (``--state``): the models,
 snapshots and tests whose files changed, and everything downstream of them
 (``state:modified+``), are built and tested; every other ``ref()`` is read from where
 production built it (``--defer``). A change to one mart builds that mart and its
-children, in seconds, instead of the whole project. Set ``MEDALLION_SCHEMA_PREFIX``
-(``ci_``) so the change is built beside production's schemas, never over them.
+children, in seconds, instead of the whole project. The changed nodes are written into
+the schemas the manifest names, so run it against a scratch warehouse (CI's, where the
+base branch was built first), never production's, and with the manifest's
+``MEDALLION_SCHEMA_PREFIX``: dbt counts a node whose schema differs as modified.
 
 The users' CI workflow (``.github/workflows/dbt.yml``) builds the base branch whole,
 keeps its ``manifest.json``, and runs this on the pull request's checkout
