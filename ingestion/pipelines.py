@@ -357,10 +357,8 @@ def ingest_live(
     lag, _ = live_lag()  # bad settings fail before anything is read
     every_days, _ = key_check_every_days()
     with _database("live", settings.live_url, target) as (engine, tables, pipeline):
-        if full_refresh:
-            pipeline.drop()  # start the cursors over; replace drops rows deleted at source
-        else:
-            _fresh_from_warehouse(pipeline)
+        # always: the drift check below compares the source with raw as it is
+        _fresh_from_warehouse(pipeline)
         first_copy = full_refresh or not pipeline.state.get("sources")
         last_check = sql_sources.last_key_check(pipeline.state)
         late: dict[str, int] = {}
@@ -372,10 +370,11 @@ def ingest_live(
             lag=lag,
             late=late,
         )
-        if full_refresh:
+        drifts = schema_drift.settle(_named("live", engine), pipeline, resources, target)
+        if full_refresh:  # raw widened (or the run refused) first, then start over:
+            pipeline.drop()  # the cursors from nothing; replace drops rows deleted at source
             for resource in resources:
                 resource.apply_hints(write_disposition="replace")
-        drifts = schema_drift.settle(_named("live", engine), pipeline, resources, target)
         started = dt.datetime.now(dt.UTC)
         if first_copy:  # a whole copy (the first one, or a full refresh) is a key check
             resources.append(sql_sources.key_check_resource(started))

@@ -27,7 +27,7 @@ settled here never reaches it, and whatever this module does not know still stop
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -144,13 +144,24 @@ class _Plan:
     errors: list[str]
 
 
-def _plan(database: str, dataset: str, resources: list[Any], stored: dict[str, Any]) -> _Plan:
+def _plan(
+    database: str,
+    dataset: str,
+    resources: list[Any],
+    stored: dict[str, Any],
+    normalize: Callable[[str], str],
+) -> _Plan:
+    """What the drift of ``resources`` against raw's ``stored`` tables asks for. Raw
+    holds dlt's normalised names (``discountCode`` lands as ``discount_code``): the
+    source's names are compared through ``normalize``, and named as the source has them."""
     plan = _Plan([], {}, {}, [])
     for resource in resources:
-        incoming = resource.columns if isinstance(resource.columns, dict) else {}
-        if not incoming:
+        by_source = resource.columns if isinstance(resource.columns, dict) else {}
+        if not by_source:
             continue
-        table = resource.name
+        table = normalize(resource.name)
+        source_names = {normalize(name): name for name in by_source}
+        incoming = {normalize(name): hints for name, hints in by_source.items()}
         raw_table = f"{dataset}.{table}"
         missing = [c for c in CONTRACT_COLUMNS.get(table, ()) if c not in incoming]
         for column in missing:
@@ -170,7 +181,8 @@ def _plan(database: str, dataset: str, resources: list[Any], stored: dict[str, A
                     IngestWarning(
                         raw_table,
                         "schema drift: column added",
-                        f"{column} {type_text(new)} (loaded into raw; the models ignore "
+                        f"{source_names[column]} {type_text(new)} (loaded into raw as "
+                        f"{column}; the models ignore "
                         "it until someone maps it)",
                     )
                 )
@@ -182,7 +194,8 @@ def _plan(database: str, dataset: str, resources: list[Any], stored: dict[str, A
             type_changed = _differs(old, new, _TYPE_ONLY)
             if type_changed and not _is_widening(old, new):
                 plan.errors.append(
-                    f"the {database} database: table `{table}`, column `{column}` changed "
+                    f"the {database} database: table `{table}`, column "
+                    f"`{source_names[column]}` changed "
                     f"type from {type_text(old)} (as raw holds it, {raw_table}) to "
                     f"{type_text(new)} at the source: its values cannot be read as before"
                 )
@@ -202,7 +215,7 @@ def _plan(database: str, dataset: str, resources: list[Any], stored: dict[str, A
                     )
                 )
             elif new.get("nullable") is False and old.get("nullable", True):
-                plan.keep_nullable.setdefault(table, []).append(column)
+                plan.keep_nullable.setdefault(resource.name, []).append(source_names[column])
     return plan
 
 
@@ -217,7 +230,12 @@ def settle(
     stored: dict[str, Any] = {}
     if pipeline.default_schema_name:
         stored = pipeline.default_schema.tables
-    plan = _plan(database, pipeline.dataset_name, resources, stored)
+        normalize = pipeline.default_schema.naming.normalize_identifier
+    else:  # nothing loaded yet: dlt's default naming, which the first load will use
+        from dlt.common.normalizers.naming.snake_case import NamingConvention
+
+        normalize = NamingConvention().normalize_identifier
+    plan = _plan(database, pipeline.dataset_name, resources, stored, normalize)
     if plan.errors:
         raise SchemaDriftError(
             "Schema drift that cannot be followed (structural; nothing of the "
@@ -302,7 +320,7 @@ def _widen_raw(pipeline: Any, widen: dict[str, dict[str, dict[str, Any]]], is_my
 
 
 def _quote(name: str, is_mysql: bool) -> str:
-    return f"`{name}`" if is_mysql else '"' + name.replace('"', '""') + '"'
+    return "`" + name.replace("`", "``") + "`" if is_mysql else '"' + name.replace('"', '""') + '"'
 
 
 def _current_type(

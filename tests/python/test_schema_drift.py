@@ -30,12 +30,15 @@ from typing import Any
 
 import pymysql
 import pytest
+from dlt.common.normalizers.naming.snake_case import NamingConvention
 from fixtures import write_landing, write_mysql_source
 from oracle import Oracle
 from pipeline_helpers import MYSQL, pipeline_env, query, run_cli
 from test_gold_rules import ARCHIVE, LANDING_FILES, LIVE, SOURCES
 
 from ingestion.schema_drift import CONTRACT_COLUMNS, _plan, type_text
+
+SNAKE_CASE = NamingConvention().normalize_identifier  # dlt's default naming, as raw's
 
 WIDE_LINE = 1093  # a live sale of customer 41, changed to values only wider types hold
 WIDE_ORDER = "O-1041-A-NUMBER-LONGER-THAN-TWENTY"
@@ -153,7 +156,7 @@ def _decide(old: dict[str, Any], new: dict[str, Any]) -> Any:
     """The plan for one column of a non-contract table whose type went old -> new."""
     key = {"name": "id", "data_type": "bigint", "nullable": False}
     stored = {"t": {"columns": {"id": key, "c": {"name": "c", **old}}}}
-    return _plan("live (db)", "raw_live", [Table("t", {"id": key, "c": new})], stored)
+    return _plan("live (db)", "raw_live", [Table("t", {"id": key, "c": new})], stored, SNAKE_CASE)
 
 
 @pytest.mark.parametrize(
@@ -207,10 +210,43 @@ def test_a_column_that_now_refuses_null_keeps_raw_nullable_silently() -> None:
     assert plan.keep_nullable == {"t": ["c"]}
 
 
+def test_a_source_name_raw_holds_normalised_is_the_same_column() -> None:
+    """``discountCode`` at the source is ``discount_code`` in raw: unchanged, it is no
+    drift (it was reported as a column added on every run); widened, it is followed."""
+    key = {"name": "id", "data_type": "bigint", "nullable": False}
+    old = {"name": "discount_code", "data_type": "text", "precision": 20}
+    stored = {"t": {"columns": {"id": key, "discount_code": old}}}
+    same = {"name": "discountCode", "data_type": "text", "precision": 20}
+    plan = _plan(
+        "live (db)", "raw_live", [Table("t", {"id": key, "discountCode": same})], stored, SNAKE_CASE
+    )
+    assert not plan.errors and not plan.drifts and not plan.widen
+    wider = {**same, "precision": 50}
+    plan = _plan(
+        "live (db)",
+        "raw_live",
+        [Table("t", {"id": key, "discountCode": wider})],
+        stored,
+        SNAKE_CASE,
+    )
+    assert not plan.errors
+    assert plan.widen["t"]["discount_code"]["precision"] == 50
+    assert plan.widen["t"]["discount_code"]["name"] == "discount_code"
+    narrower = {**same, "precision": 10}
+    plan = _plan(
+        "live (db)",
+        "raw_live",
+        [Table("t", {"id": key, "discountCode": narrower})],
+        stored,
+        SNAKE_CASE,
+    )
+    assert plan.errors and "column `discountCode` changed type" in plan.errors[0]
+
+
 def test_a_missing_contract_column_is_structural_even_on_a_first_load() -> None:
     columns = {c: {"name": c, "data_type": "text"} for c in CONTRACT_COLUMNS["products"]}
     del columns["msrp"]
-    plan = _plan("archive (db)", "raw_archive", [Table("products", columns)], {})
+    plan = _plan("archive (db)", "raw_archive", [Table("products", columns)], {}, SNAKE_CASE)
     assert plan.errors == [
         "the archive (db) database: table `products` has no column `msrp`, a column of "
         "the source contract (docs/contracts/sources.md)"
@@ -388,3 +424,33 @@ def test_a_widened_type_widens_raw_on_a_mysql_warehouse(tmp_path: Path, mysql_pr
         assert types[(f"{mysql_prefix}{dataset}", "amount")] == "decimal(14,2)", types
         assert types[(f"{mysql_prefix}{dataset}", "order_number")] == "varchar(50)", types
     assert line == ((WIDE_ORDER, WIDE_AMOUNT),)
+
+
+@pytest.mark.mysql
+def test_a_full_refresh_after_a_widening_widens_raw_first(
+    tmp_path: Path, mysql_prefix: str
+) -> None:
+    """``--full-refresh`` starts the cursors over, but raw is widened first (it dropped
+    the stored schema before the drift check, and the load failed on the narrow raw)."""
+    live = f"{mysql_prefix}live"
+    env = pipeline_env(
+        tmp_path,
+        "sqlite:///unused.sqlite",
+        write_mysql_source(live, LIVE),
+        write_landing(tmp_path / "landing", LANDING_FILES),
+    )
+    run_cli(["ingest", "--only", "live"], env)
+    _widen_live_types(live)
+    result = run_cli(["ingest", "--only", "live", "--full-refresh"], env)
+    assert "type widened" in _output(result), _output(result)[-2000:]
+    warehouse = Path(env["MEDALLION_DUCKDB_PATH"])
+    assert query(
+        warehouse,
+        "select data_type from information_schema.columns where table_schema = 'raw_live'"
+        " and table_name = 'transactions' and column_name = 'amount'",
+    ) == [("DECIMAL(14,2)",)]
+    assert query(
+        warehouse,
+        "select order_number, amount from raw_live.transactions"
+        f" where transaction_id = {WIDE_LINE}",
+    ) == [(WIDE_ORDER, WIDE_AMOUNT)]
