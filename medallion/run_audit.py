@@ -656,7 +656,7 @@ def failing_examples(warehouse: AuditWarehouse, sql: str) -> tuple[str, int | No
         return "", None
     try:
         names, found = warehouse.sample(
-            f"select * from ({query}) as failing_rows limit {EXAMPLE_ROWS}"
+            f"select * from (\n{query}\n) as failing_rows limit {EXAMPLE_ROWS}"
         )
     except Exception as exc:  # noqa: BLE001 - the examples are secondary to the count
         reason = redact(str(exc)).strip().splitlines() or [type(exc).__name__]
@@ -822,13 +822,19 @@ class RunAudit:
             found = []
             for relation, group, key, silver in QUARANTINES:
                 table = warehouse.relation("quarantine", relation)
+                # counted in the warehouse: a quarantine of millions sends a few rows
                 rows = warehouse.rows(
-                    f"select {group}, reason, {key} from {table} order by 1, 2, 3"
+                    "select kind, reason, example_key, n from (select kind, reason,"
+                    " example_key, count(*) over (partition by kind, reason) as n,"
+                    " row_number() over (partition by kind, reason order by example_key)"
+                    f" as k from (select {group} as kind, reason, {key} as example_key"
+                    f" from {table}) as judged) as ranked where k <= {EXAMPLE_ROWS}"
+                    " order by 1, 2, 3"
                 )
-                by_reason: dict[tuple[str, str], list[str]] = {}
-                for kind, reason, example in rows:
-                    by_reason.setdefault((kind, reason), []).append(str(example))
-                for (kind, reason), keys in by_reason.items():
+                by_reason: dict[tuple[str, str], tuple[int, list[str]]] = {}
+                for kind, reason, example, count in rows:
+                    by_reason.setdefault((kind, reason), (int(count), []))[1].append(str(example))
+                for (kind, reason), (count, keys) in by_reason.items():
                     silver_table = silver.format(kind=FILE_SILVER_TABLES.get(kind, kind))
                     rows_in = judged_in.get(silver_table)
                     found.append(
@@ -836,10 +842,9 @@ class RunAudit:
                             layer="silver",
                             table_name=f"quarantine.{relation}",
                             check_name=f"{kind}: {reason}" if kind != relation else reason,
-                            failing_rows=len(keys),
+                            failing_rows=count,
                             table_rows=None if rows_in is None else int(rows_in),
-                            examples=", ".join(keys[:EXAMPLE_ROWS])
-                            + (", ..." if len(keys) > EXAMPLE_ROWS else ""),
+                            examples=", ".join(keys) + (", ..." if count > len(keys) else ""),
                         )
                     )
         self.warnings += found
