@@ -235,6 +235,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         keep=args.keep,
         db_prefix=args.db_prefix,
         make_run=not args.skip_make_run,
+        mysql_target=args.mysql_target,
     )
     try:
         results, path = run_bench(options, progress=steps.progress(console))
@@ -410,6 +411,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument(
         "--skip-make-run", action="store_true", help="do not time `make run` on the default demo"
+    )
+    bench.add_argument(
+        "--mysql-target",
+        action="store_true",
+        help="also ingest and build each size on the MySQL warehouse, beside DuckDB",
     )
     bench.add_argument(
         "--markdown", action="store_true", help="also print the figures as Markdown tables"

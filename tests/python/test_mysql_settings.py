@@ -14,7 +14,7 @@ import pymysql
 import pytest
 from pipeline_helpers import MYSQL, pipeline_env, run_cli
 
-from medallion.mysql_settings import MIB, check_server, too_small, minimums
+from medallion.mysql_settings import MIB, check_server, minimums, too_small
 from medallion.settings import ConfigError
 
 pytestmark = pytest.mark.mysql
