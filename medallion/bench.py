@@ -38,7 +38,7 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -437,8 +437,8 @@ class BenchOptions:
     db_prefix: str | None = None
     work_dir: Path | None = None
     make_run: bool = True
-    # also ingest and build each size on the MySQL warehouse (medallion/bench_mysql.py)
-    mysql_target: bool = False
+    # the sizes also ingested and built on the MySQL warehouse (medallion/bench_mysql.py)
+    mysql_rows: list[int] = field(default_factory=list)
 
 
 def _base_env() -> dict[str, str]:
@@ -631,7 +631,7 @@ class Bench:
         build["seconds_per_million_rows"] = build["seconds"] / raw_rows * 1e6
         baseline = self.results["baseline_build"]["seconds"]
         mysql = None
-        if self.options.mysql_target:
+        if rows in self.options.mysql_rows:
             from .bench_mysql import measure_mysql_target
 
             mysql = measure_mysql_target(self, index, env, folder, build)

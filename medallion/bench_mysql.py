@@ -1,6 +1,6 @@
-"""MySQL as the warehouse in the benchmark (``medallion bench --mysql-target``).
+"""MySQL as the warehouse in the benchmark (``medallion bench --mysql-rows``).
 
-At each size, after the DuckDB build, the same sources (already in the benchmark's
+At each size named (of ``--rows``), after the DuckDB build, the same sources (already in the benchmark's
 MySQL databases) are ingested into the MySQL warehouse and built there with
 ``medallion ingest --target mysql`` and ``medallion build --target mysql``, each a child
 process like every other stage. What is reported is the MySQL build over the DuckDB

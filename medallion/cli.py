@@ -227,6 +227,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
         folder = Path(args.history_dir) if args.history_dir else None
         console.print(history_markdown(folder), markup=False, soft_wrap=True)
         return 0
+    unknown = sorted(set(args.mysql_rows or []) - set(args.rows))
+    if unknown:
+        console.print(
+            f"[bold red]--mysql-rows {','.join(map(str, unknown))} is not one of the --rows "
+            f"sizes ({','.join(map(str, args.rows))})[/bold red]"
+        )
+        return EXIT_CONFIG
     options = BenchOptions(
         rows=args.rows,
         changes=args.changes,
@@ -235,7 +242,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         keep=args.keep,
         db_prefix=args.db_prefix,
         make_run=not args.skip_make_run,
-        mysql_target=args.mysql_target,
+        mysql_rows=args.mysql_rows or [],
     )
     try:
         results, path = run_bench(options, progress=steps.progress(console))
@@ -413,9 +420,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--skip-make-run", action="store_true", help="do not time `make run` on the default demo"
     )
     bench.add_argument(
-        "--mysql-target",
-        action="store_true",
-        help="also ingest and build each size on the MySQL warehouse, beside DuckDB",
+        "--mysql-rows",
+        type=lambda text: _numbers(text, int),
+        help="of the --rows sizes, those also ingested and built on the MySQL warehouse",
     )
     bench.add_argument(
         "--markdown", action="store_true", help="also print the figures as Markdown tables"
