@@ -1,13 +1,13 @@
 """MySQL as the warehouse in the benchmark (``medallion bench --mysql-rows``).
 
-At each size named (of ``--rows``), after the DuckDB build, the same sources (already in the benchmark's
-MySQL databases) are ingested into the MySQL warehouse and built there with
-``medallion ingest --target mysql`` and ``medallion build --target mysql``, each a child
-process like every other stage. What is reported is the MySQL build over the DuckDB
-build of the same size in the same run (the goal of issue 27: within 10x at 1M rows),
-the stages of both, and the slowest nodes of each, so that a model that stops being
-linear on MariaDB shows by name. The warehouse's databases carry the benchmark's
-prefix and are dropped with the rest at the end.
+At each size it names (of ``--rows``), after the DuckDB build, the same sources
+(already in the benchmark's MySQL databases) are ingested into the MySQL warehouse and
+built there with ``medallion ingest --target mysql`` and ``medallion build --target
+mysql``, each a child process like every other stage. What is reported is the MySQL
+build over the DuckDB build of the same size in the same run (the goal of issue 27:
+within 10x at 1M rows), the stages of both, and the slowest nodes of each, so that a
+model that stops being linear on MariaDB shows by name. The warehouse's databases carry
+the benchmark's prefix and are dropped with the rest at the end.
 """
 
 from __future__ import annotations
@@ -33,9 +33,8 @@ def slowest_nodes(run_results: Path, count: int = SLOWEST_NODES) -> list[dict[st
     ranked = sorted(data["results"], key=lambda result: -result["execution_time"])
     return [
         {
-            "node": result["unique_id"].split(".", 1)[0]
-            + ":"
-            + result["unique_id"].rsplit(".", 1)[-1],
+            # <type>:<name> ("test.medallion.<name>.<hash>" for a generic test)
+            "node": ":".join(result["unique_id"].split(".")[0:3:2]),
             "seconds": round(result["execution_time"], 3),
             "status": result["status"],
         }
