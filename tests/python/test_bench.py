@@ -241,7 +241,7 @@ def test_the_mysql_warehouse_is_built_beside_duckdb_at_the_sizes_asked(bench: di
         )
     target = {t["name"]: t for t in results["targets"]}["mysql_build_ratio"]
     assert target["value"] == mysql["build_ratio"]
-    assert target["met"] == (mysql["build_ratio"] <= 10)
+    assert target["met"] == (mysql["build_ratio"] <= 10)  # every node passed (above)
 
 
 def test_mysql_rows_must_be_among_the_sizes(tmp_path: Path) -> None:
