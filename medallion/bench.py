@@ -38,7 +38,7 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -439,6 +439,8 @@ class BenchOptions:
     make_run: bool = True
     peers: bool = False  # also time the peers on each size (medallion/bench_peers.py)
     extra_peers: tuple[str, ...] = ()  # NAME=COMMAND, bench_peers.command_peer
+    # the sizes also ingested and built on the MySQL warehouse (medallion/bench_mysql.py)
+    mysql_rows: list[int] = field(default_factory=list)
 
 
 def _base_env() -> dict[str, str]:
@@ -643,6 +645,11 @@ class Bench:
         build["raw_transaction_rows"] = raw_rows
         build["seconds_per_million_rows"] = build["seconds"] / raw_rows * 1e6
         baseline = self.results["baseline_build"]["seconds"]
+        mysql = None
+        if rows in self.options.mysql_rows:
+            from .bench_mysql import measure_mysql_target
+
+            mysql = measure_mysql_target(self, index, env, folder, build)
         return {
             "requested_rows": rows,
             "scale": scale,
@@ -657,6 +664,7 @@ class Bench:
             "ingest": ingest,
             "build": build,
             "fixed_overhead_share": baseline / build["seconds"],
+            "mysql": mysql,
             "_env": env,
             "_folder": str(folder),
             "_live_db": live_db,
@@ -787,7 +795,10 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             "met": make_run["seconds"] < TARGET_MAKE_RUN_SECONDS if make_run else None,
         },
     ]
-    return rows
+    from .bench_mysql import mysql_target
+
+    mysql = mysql_target(results)
+    return rows + ([mysql] if mysql else [])
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -897,6 +908,9 @@ def summary_rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
         if size["build"]["failures"]:
             failed = ", ".join(size["build"]["failures"])
             rows.append((f"[{n}] dbt nodes failed", failed, "none"))
+    from .bench_mysql import summary_rows as mysql_rows
+
+    rows += mysql_rows(results)
     for growth in results["growth"]:
         rows.append(
             (
@@ -995,6 +1009,8 @@ def print_results(results: dict[str, Any], console: Any, path: Path | None = Non
             if name.endswith("rss_at_10m")
             else f"{value:.1f} s"
             if name.endswith("seconds")
+            else f"{value:.2f}x"
+            if name.endswith("ratio")
             else _pct(value)
         )
         verdict = {True: "met", False: "MISSED", None: "not measured"}[target["met"]]

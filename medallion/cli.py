@@ -249,6 +249,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
         folder = Path(args.history_dir) if args.history_dir else None
         console.print(history_markdown(folder), markup=False, soft_wrap=True)
         return 0
+    unknown = sorted(set(args.mysql_rows or []) - set(args.rows))
+    if unknown:
+        console.print(
+            f"[bold red]--mysql-rows {','.join(map(str, unknown))} is not one of the --rows "
+            f"sizes ({','.join(map(str, args.rows))})[/bold red]"
+        )
+        return EXIT_CONFIG
     options = BenchOptions(
         rows=args.rows,
         changes=args.changes,
@@ -259,6 +266,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         make_run=not args.skip_make_run,
         peers=args.peers or bool(args.peer),
         extra_peers=tuple(args.peer or ()),
+        mysql_rows=args.mysql_rows or [],
     )
     try:
         for spec in options.extra_peers:
@@ -480,6 +488,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument(
         "--skip-make-run", action="store_true", help="do not time `make run` on the default demo"
+    )
+    bench.add_argument(
+        "--mysql-rows",
+        type=lambda text: _numbers(text, int),
+        help="of the --rows sizes, those also ingested and built on the MySQL warehouse",
     )
     bench.add_argument(
         "--markdown", action="store_true", help="also print the figures as Markdown tables"

@@ -238,6 +238,10 @@ def run_steps(options: RunOptions, audit, out: Output) -> None:
     share, share_origin = max_bad_row_share()
     export_share(share)  # dbt's row-level tests judge by the same share
     say = progress(out)
+    if options.target == "mysql":
+        from .mysql_settings import warn_small_settings
+
+        warn_small_settings(out)
 
     # 1. ingest
     audit.add_ingestion(ingest(options, out))

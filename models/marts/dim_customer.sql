@@ -1,5 +1,13 @@
 {#- The customer dimension: every version, personal values masked (`mask_pii`; the
-    unmasked values are in `restricted.customer_pii`), plus the unknown member. -#}
+    unmasked values are in `restricted.customer_pii`), plus the unknown member.
+    Indexed on MySQL for the fact's as-of join and the tests that follow a line's key
+    (docs/mysql-warehouse.md). -#}
+{{ config(
+    post_hook=[
+        '{{ medallion.table_index(["customer_key"]) }}',
+        '{{ medallion.table_index(["customer_id", "valid_from"]) }}',
+    ],
+) }}
 with
 
 versions as (

@@ -1,3 +1,11 @@
+{#- Indexed on MySQL for the fact's as-of join and the tests that follow a line's key
+    (docs/mysql-warehouse.md). -#}
+{{ config(
+    post_hook=[
+        '{{ medallion.table_index(["product_key"]) }}',
+        '{{ medallion.table_index(["product_code", "valid_from"]) }}',
+    ],
+) }}
 with
 
 versions as (

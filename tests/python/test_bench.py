@@ -53,6 +53,9 @@ def bench(tmp_path_factory: pytest.TempPathFactory, mysql_server: dict[str, Any]
                 str(out),
                 "--db-prefix",
                 prefix,
+                # the smaller size is also built on the MySQL warehouse
+                "--mysql-rows",
+                str(ROWS[0]),
             ],
             env,
             # seven builds, beside the other pytest worker's: 900 s ran out on a busy machine
@@ -68,7 +71,13 @@ def test_databases_are_dropped(bench: dict) -> None:
     results, prefix = bench["results"], bench["prefix"]
     assert bench["left"] == []
     expected = {f"{prefix}s{i}_{db}" for i in range(len(ROWS)) for db in ("archive", "live")}
-    assert set(results["dropped_databases"]) == expected
+    dropped = set(results["dropped_databases"])
+    # and the MySQL warehouse of the size built there (--mysql-rows): raw, built, published
+    warehouse = {name for name in dropped if name.startswith(f"{prefix}s0w_")}
+    assert dropped - warehouse == expected
+    assert {f"{prefix}s0w_{db}" for db in ("raw_archive", "raw_live", "marts_build", "marts")} <= (
+        warehouse
+    )
     assert results["settings"]["database_prefix"] == prefix
 
 
@@ -214,3 +223,40 @@ def test_targets_follow_the_figures(bench: dict) -> None:
     assert positive(results["make_run"]["seconds"])
     assert make_run["value"] == results["make_run"]["seconds"]
     assert make_run["met"] == (make_run["value"] < 60)
+
+
+def test_the_mysql_warehouse_is_built_beside_duckdb_at_the_sizes_asked(bench: dict) -> None:
+    results = bench["results"]
+    small, large = results["sizes"]
+    assert large["mysql"] is None
+    mysql = small["mysql"]
+    build = mysql["build"]
+    # the same project, every node passing, published like a DuckDB build
+    assert build["failures"] == [] and build["returncode"] == 0
+    assert all(build["nodes"][kind] > 0 for kind in ("seeds", "models", "snapshots", "tests"))
+    assert build["nodes"] == small["build"]["nodes"]
+    assert close(sum(build["stages"].values()), build["seconds"])
+    assert 0 < build["stages"]["publish"] < build["seconds"]
+    assert positive(mysql["ingest"]["seconds"]) and positive(build["max_rss_bytes"])
+    assert close(mysql["build_ratio"], build["seconds"] / small["build"]["seconds"])
+    for nodes in (build["slowest_nodes"], mysql["duckdb_slowest_nodes"]):
+        seconds = [node["seconds"] for node in nodes]
+        assert len(nodes) == 8 and seconds == sorted(seconds, reverse=True)
+        assert all(
+            node["node"].split(":")[0] in {"model", "test", "seed", "snapshot"} for node in nodes
+        )
+    target = {t["name"]: t for t in results["targets"]}["mysql_build_ratio"]
+    assert target["value"] == mysql["build_ratio"]
+    assert target["met"] == (mysql["build_ratio"] <= 10)  # every node passed (above)
+
+
+def test_mysql_rows_must_be_among_the_sizes(tmp_path: Path) -> None:
+    result = run_cli(
+        ["bench", "--rows", "1500", "--mysql-rows", "3000", "--out", str(tmp_path / "x.json")],
+        dict(os.environ),
+        expect=2,
+    )
+    assert "--mysql-rows 3000 is not one of the --rows sizes (1500)" in " ".join(
+        result.stdout.split()
+    )
+    assert not (tmp_path / "x.json").exists()

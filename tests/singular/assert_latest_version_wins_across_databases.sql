@@ -6,6 +6,7 @@ with
 
 customers_unioned as (
     select
+        customer_id,
         cast(customer_id as {{ medallion.string_type() }}) as record_key,
         source_system,
         coalesce(updated_at, {{ oldest_timestamp() }}) as recency
@@ -14,6 +15,7 @@ customers_unioned as (
 
 customers_kept as (
     select
+        customer_id,
         cast(customer_id as {{ medallion.string_type() }}) as record_key,
         source_system,
         coalesce(updated_at, {{ oldest_timestamp() }}) as recency
@@ -46,8 +48,9 @@ beaten_customers as (
         rival.recency as winning_recency
     from customers_kept as kept
     inner join customers_unioned as rival
+        -- on the id itself: MariaDB joins on a cast only by comparing every pair
         on
-            kept.record_key = rival.record_key
+            kept.customer_id = rival.customer_id
             and (
                 kept.recency < rival.recency
                 or (

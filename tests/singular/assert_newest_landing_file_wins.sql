@@ -7,7 +7,7 @@
     (
         "fiscal_calendar",
         "int_fiscal_calendar_judged",
-        "cast(calendar_date as " ~ medallion.string_type() ~ ")",
+        "calendar_date",
     ),
     ("surveys", "int_survey_responses_judged", "response_id"),
     ("expenses", "int_expenses_judged", "expense_id"),
@@ -18,7 +18,9 @@ with
     {{ file_type }}_rows as (
         select
             '{{ file_type }}' as file_type,
-            {{ key }} as record_key,
+            -- a bounded string: MySQL's `text` ids can be neither hashed nor indexed,
+            -- and the self-join below compared every pair of a file type's rows
+            cast({{ key }} as char(255)) as record_key,
             file_name,
             file_row_number,
             file_modified_at,
