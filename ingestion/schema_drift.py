@@ -298,25 +298,41 @@ def _widen_raw(pipeline: Any, widen: dict[str, dict[str, dict[str, Any]]], is_my
                     current = _current_type(client, dataset, table, column, is_mysql)
                     if current is None:
                         continue  # no such raw table (yet)
-                    qualified = f"{_quote(dataset, is_mysql)}.{_quote(table, is_mysql)}"
-                    name = _quote(column, is_mysql)
-                    nullable = hints.get("nullable", True)
-                    if is_mysql:
-                        client.execute_sql(
-                            f"alter table {qualified} modify column {name} "
-                            f"{_mysql_type(hints, current[0])}"
-                            + (" null" if nullable else " not null")
-                        )
-                        continue
-                    new_type = _duckdb_type(hints, current[0])
-                    if new_type is not None:
-                        client.execute_sql(
-                            f"alter table {qualified} alter column {name} type {new_type}"
-                        )
-                    if nullable and not current[1]:
-                        client.execute_sql(
-                            f"alter table {qualified} alter column {name} drop not null"
-                        )
+                    try:
+                        _widen_column(client, dataset, table, column, hints, current, is_mysql)
+                    except Exception as exc:  # the warehouse refused the wider type
+                        reason = str(exc).strip().splitlines() or [type(exc).__name__]
+                        raise SchemaDriftError(
+                            f"Schema drift that raw cannot follow: {dataset}.{table} column "
+                            f"`{column}` could not be widened from {current[0]} to "
+                            f"{type_text(hints)} ({reason[0][:200]}); no row of this "
+                            "database was loaded (docs/operations.md, 'Schema drift')."
+                        ) from exc
+
+
+def _widen_column(
+    client: Any,
+    dataset: str,
+    table: str,
+    column: str,
+    hints: dict[str, Any],
+    current: tuple[str, bool],
+    is_mysql: bool,
+) -> None:
+    qualified = f"{_quote(dataset, is_mysql)}.{_quote(table, is_mysql)}"
+    name = _quote(column, is_mysql)
+    nullable = hints.get("nullable", True)
+    if is_mysql:
+        client.execute_sql(
+            f"alter table {qualified} modify column {name} "
+            f"{_mysql_type(hints, current[0])}" + (" null" if nullable else " not null")
+        )
+        return
+    new_type = _duckdb_type(hints, current[0])
+    if new_type is not None:
+        client.execute_sql(f"alter table {qualified} alter column {name} type {new_type}")
+    if nullable and not current[1]:
+        client.execute_sql(f"alter table {qualified} alter column {name} drop not null")
 
 
 def _quote(name: str, is_mysql: bool) -> str:
