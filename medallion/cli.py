@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from .settings import ConfigError, prepare_environment, redact
+from .settings import TARGETS, ConfigError, prepare_environment, redact
 
 prepare_environment()
 
@@ -269,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     def add_target(sub: argparse.ArgumentParser) -> None:
         sub.add_argument(
             "--target",
-            choices=["duckdb", "mysql"],
+            choices=list(TARGETS),
             default="duckdb",
             help="warehouse to build in (default duckdb)",
         )
