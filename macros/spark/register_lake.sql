@@ -19,8 +19,14 @@
     {%- for entry in tables -%}
         {%- set name = entry.schema ~ "." ~ entry.table -%}
         {%- set files = name ~ ("__lake" if entry["keys"] else "") -%}
-        {%- do run_query("drop view if exists " ~ name) -%}
-        {%- do run_query("drop table if exists " ~ files) -%}
+        {%- for identifier in [entry.table, entry.table ~ "__lake"] -%}
+            {%- set old = adapter.get_relation(
+                database=none, schema=entry.schema, identifier=identifier
+            ) -%}
+            {%- if old is not none -%}
+                {%- do adapter.drop_relation(old) -%}
+            {%- endif -%}
+        {%- endfor -%}
         {%- do run_query(
             "create table " ~ files ~ " using parquet options (mergeSchema 'true') "
             ~ "location '" ~ entry.location ~ "'"
