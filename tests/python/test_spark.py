@@ -176,3 +176,33 @@ def test_spark_without_java_fails_with_one_clear_line(tmp_path: Path) -> None:
             del os.environ["JAVA_HOME"]
         else:
             os.environ["JAVA_HOME"] = saved
+
+
+@pytest.mark.slow
+def test_export_from_spark_writes_the_same_marts_as_from_duckdb(
+    builds: Builds, tmp_path: Path
+) -> None:
+    run_cli(["export", "--out", str(tmp_path / "duckdb")], builds.duckdb_env)
+    output = run_cli(
+        ["export", "--target", "spark", "--out", str(tmp_path / "spark")], builds.spark_env
+    ).stdout
+    duckdb_files = sorted(p.name for p in (tmp_path / "duckdb").glob("*.parquet"))
+    assert duckdb_files
+    assert sorted(p.name for p in (tmp_path / "spark").glob("*.parquet")) == duckdb_files
+    with duckdb.connect() as conn:
+        for name in duckdb_files:
+            tables = []
+            for side in ("duckdb", "spark"):
+                result = conn.execute(f"select * from read_parquet('{tmp_path / side / name}')")
+                columns = [column[0] for column in result.description]
+                types = [str(column[1]) for column in result.description]
+                tables.append((types, sorted_rows(columns, result.fetchall())))
+            assert tables[1] == tables[0], name
+    assert "fct_transactions.parquet" in output
+
+
+def test_export_from_spark_without_a_build_says_to_build_first(tmp_path: Path) -> None:
+    env = pipeline_env(tmp_path, "sqlite:///none", "sqlite:///none", tmp_path)
+    result = run_cli(["export", "--target", "spark", "--out", str(tmp_path / "out")], env, 2)
+    assert "No marts in" in result.stdout + result.stderr
+    assert "build on Spark first" in result.stdout + result.stderr
