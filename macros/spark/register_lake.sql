@@ -7,7 +7,8 @@
     Parquet's schema merged across files, since a later load may add columns. A table
     dlt loads with `merge` (which on plain Parquet appends) is `<table>__lake`, and the
     source is a view keeping each key's newest row, as dlt's merge does elsewhere.
-    Nothing on the other targets. -#}
+    dbt read the relations before this hook ran: each one is added to its cache, so
+    `relation_columns` finds it. Nothing on the other targets. -#}
 {% macro register_lake() -%}
     {%- if target.type != "spark" or not execute -%}
         {{ return("") }}
@@ -31,6 +32,9 @@
             "create table " ~ files ~ " using parquet options (mergeSchema 'true') "
             ~ "location '" ~ entry.location ~ "'"
         ) -%}
+        {%- do adapter.cache_added(api.Relation.create(
+            schema=entry.schema, identifier=files.split(".")[-1], type="table"
+        )) -%}
         {%- if entry["keys"] -%}
             {%- set columns = run_query("select * from " ~ files ~ " limit 0")
                 .column_names -%}
@@ -48,6 +52,9 @@
                 ~ keys | join(", ") ~ " order by `_dlt_load_id` desc) as lake_version"
                 ~ " from " ~ files ~ ") as versions where lake_version = 1"
             ) -%}
+            {%- do adapter.cache_added(api.Relation.create(
+                schema=entry.schema, identifier=entry.table, type="view"
+            )) -%}
         {%- endif -%}
     {%- endfor -%}
     {{ return("") }}
