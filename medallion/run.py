@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass, field
 
 from .report import Output, dbt_table, ingest_table
-from .settings import ConfigError, SourceSettings, describe_warehouse, redact
+from .settings import ConfigError, SourceSettings, describe_warehouse, redact, refuse_on_spark
 
 
 @dataclass
@@ -131,6 +131,7 @@ def build(options: RunOptions, out: Output, publish: bool = True):
     if options.select:
         dbt_args += ["--select", *options.select]
     else:
+        refuse_on_spark(options.target, "A whole build (without --select)")
         state = BuildState.read(options.target)
         if state.unchanged and not options.force:
             out.print(
@@ -210,6 +211,7 @@ def run(options: RunOptions, out: Output):
     """The whole pipeline, recorded in the run audit whether it succeeded or not."""
     from .run_audit import RunAudit
 
+    refuse_on_spark(options.target, "medallion run")
     audit = RunAudit(target=options.target, command=options.command_line())
     try:
         run_steps(options, audit, out)

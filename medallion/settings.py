@@ -177,6 +177,17 @@ def check_target(target: str) -> str:
     return target
 
 
+def refuse_on_spark(target: str, what: str) -> None:
+    """The steps that read the warehouse through DuckDB or MySQL connections (the build
+    signature, the run audit, the checks, publishing) do not run on Spark yet: say so
+    in one line instead of failing inside a driver (docs/spark.md)."""
+    if check_target(target) == "spark":
+        raise ConfigError(
+            f"{what} does not run on Spark yet: on Spark use `medallion ingest`, `medallion "
+            "build --select ...` and `medallion export` (docs/spark.md)"
+        )
+
+
 def describe_warehouse(target: str) -> str:
     """One line naming where a target's warehouse is (never with a password)."""
     prefix = schema_prefix()

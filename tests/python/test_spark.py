@@ -211,3 +211,23 @@ def test_export_from_spark_without_a_build_says_to_build_first(tmp_path: Path) -
     result = run_cli(["export", "--target", "spark", "--out", str(tmp_path / "out")], env, 2)
     assert "No marts in" in result.stdout + result.stderr
     assert "build on Spark first" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "what"),
+    [
+        (["run", "--target", "spark"], "medallion run does not run on Spark yet"),
+        (["build", "--target", "spark"], "A whole build (without --select) does not run"),
+        (["status", "--target", "spark"], "medallion status does not run on Spark yet"),
+        (["validate", "--target", "spark"], "medallion validate does not run on Spark yet"),
+    ],
+)
+def test_the_steps_not_yet_on_spark_say_so_in_one_line(
+    tmp_path: Path, args: list[str], what: str
+) -> None:
+    env = pipeline_env(tmp_path, "sqlite:///none", "sqlite:///none", tmp_path)
+    result = run_cli(args, env, 2)
+    output = " ".join((result.stdout + result.stderr).split())
+    assert what in output
+    assert "docs/spark.md" in output
+    assert "Traceback" not in output
