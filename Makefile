@@ -88,4 +88,4 @@ docs: setup
 	$(BIN)/medallion docs
 
 clean:
-	rm -rf $(VENV) warehouse/*.duckdb* warehouse/.dlt data target logs
+	rm -rf $(VENV) warehouse/*.duckdb* warehouse/.dlt warehouse/lake warehouse/spark data target logs
