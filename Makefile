@@ -29,6 +29,9 @@ $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	@# the Spark target (docs/spark.md) runs on Java: a JRE from the system's packages
+	@command -v java >/dev/null 2>&1 || apt-get install -y -q openjdk-17-jre-headless \
+		|| echo "No Java and none installed: the Spark target needs one (docs/spark.md)"
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -112,4 +115,4 @@ materialize: setup $(DAGSTER_HOME)/dagster.yaml
 	DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dagster asset materialize -m $(DAGSTER_MODULE) --select '*'
 
 clean:
-	rm -rf $(VENV) warehouse/*.duckdb* warehouse/.dlt data target logs .dagster
+	rm -rf $(VENV) warehouse/*.duckdb* warehouse/.dlt warehouse/lake warehouse/spark data target logs .dagster

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import time
 import warnings
@@ -37,6 +38,7 @@ from medallion.settings import (
     configured_days,
     configured_number,
     describe_warehouse,
+    lake_url,
     parse_duration,
     raw_schema,
     redact,
@@ -110,6 +112,8 @@ def pipelines_dir(target: str = "duckdb") -> Path:
     if check_target(target) == "mysql":
         server = MySQLWarehouse.from_environment()
         name = f"mysql-{server.host}-{server.port}-{prefix}"
+    elif target == "spark":
+        name = "lake-" + lake_url() + (f"-{prefix}" if prefix else "")
     else:
         name = warehouse.stem + (f"-{prefix}" if prefix else "")
     return warehouse.parent / ".dlt" / re.sub(r"[^A-Za-z0-9_.-]", "_", name)
@@ -128,8 +132,18 @@ MYSQL_SESSION = {
 
 
 def destination(target: str = "duckdb") -> Any:
-    """The dlt destination of a warehouse target: the DuckDB file, or the MySQL server
-    through dlt's SQLAlchemy destination (each dataset is one MySQL database)."""
+    """The dlt destination of a warehouse target: the DuckDB file, the MySQL server
+    through dlt's SQLAlchemy destination (each dataset is one MySQL database), or for
+    Spark the lake: dlt's filesystem destination, Parquet files at ``lake_url()``,
+    timestamps in microseconds (Spark 3.5 cannot read Parquet's nanoseconds). On plain
+    Parquet dlt's ``merge`` falls back to ``append``: a changed row is a new file's row,
+    and the tables Spark reads keep each key's newest (``medallion/lake.py``)."""
+    if check_target(target) == "spark":
+        os.environ.setdefault("NORMALIZE__DATA_WRITER__COERCE_TIMESTAMPS", "us")
+        os.environ.setdefault("NORMALIZE__DATA_WRITER__ALLOW_TRUNCATED_TIMESTAMPS", "true")
+        return dlt.destinations.filesystem(
+            bucket_url=lake_url(), preferred_loader_file_format="parquet"
+        )
     if check_target(target) == "mysql":
         return dlt.destinations.sqlalchemy(
             credentials=MySQLWarehouse.from_environment().url(),

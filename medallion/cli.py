@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from .settings import ConfigError, prepare_environment, redact
+from .settings import TARGETS, ConfigError, prepare_environment, redact, refuse_on_spark
 
 prepare_environment()
 
@@ -109,6 +109,7 @@ def cmd_slim(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from .run_audit import print_status
 
+    refuse_on_spark(args.target, "medallion status")
     if args.limit < 1:
         raise ConfigError(f"--limit must be at least 1, got {args.limit}")
     if print_status(args.target, args.limit, console):
@@ -138,6 +139,7 @@ def _check_quality(layer: str, target: str, consequence: str = "") -> Path:
 def cmd_validate(args: argparse.Namespace) -> int:
     from .quality import LAYERS, QualityFailed, data_docs_dir
 
+    refuse_on_spark(args.target, "medallion validate")
     layers = LAYERS if args.layer == "all" else (args.layer,)
     failed: list[QualityFailed] = []
     for layer in layers:
@@ -328,7 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
     def add_target(sub: argparse.ArgumentParser) -> None:
         sub.add_argument(
             "--target",
-            choices=["duckdb", "mysql"],
+            choices=list(TARGETS),
             default="duckdb",
             help="warehouse to build in (default duckdb)",
         )

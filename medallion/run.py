@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass, field
 
 from .report import Output, dbt_table, ingest_table
-from .settings import ConfigError, SourceSettings, describe_warehouse, redact
+from .settings import ConfigError, SourceSettings, describe_warehouse, redact, refuse_on_spark
 
 
 @dataclass
@@ -132,6 +132,7 @@ def build(options: RunOptions, out: Output, publish: bool = True):
     if options.select:
         dbt_args += ["--select", *options.select]
     else:
+        refuse_on_spark(options.target, "A whole build (without --select)")
         state = BuildState.read(options.target)
         if state.unchanged and not options.force:
             out.print(
@@ -213,6 +214,7 @@ def run(options: RunOptions, out: Output, audit=None):
     hands in the ``audit`` it will read, even when the run raises."""
     from .run_audit import RunAudit
 
+    refuse_on_spark(options.target, "medallion run")
     if audit is None:
         audit = RunAudit(target=options.target, command=options.command_line())
     try:

@@ -148,7 +148,47 @@ def export_marts(target: str, out_dir: Path) -> dict[str, int]:
         return _export_duckdb(out_dir)
     if target == "mysql":
         return _export_mysql(MySQLWarehouse.from_environment(), out_dir)
-    raise ConfigError(f"Unknown target {target!r} (duckdb or mysql)")
+    if target == "spark":
+        return _export_spark(out_dir)
+    raise ConfigError(f"Unknown target {target!r} (duckdb, mysql or spark)")
+
+
+def _export_spark(out_dir: Path) -> dict[str, int]:
+    """The marts Spark built (there is no separate publication on Spark yet: see
+    docs/spark.md), read from their Parquet files in Spark's warehouse folder
+    (``<schema>.db/<table>/``) with DuckDB, so no JVM starts. A local warehouse only."""
+    import duckdb
+
+    from .settings import schema_prefix, spark_warehouse
+
+    warehouse = spark_warehouse()
+    if "://" in warehouse:
+        raise ConfigError(
+            f"medallion export reads a local Spark warehouse; {warehouse} is remote "
+            "(MEDALLION_SPARK_WAREHOUSE): export from the cluster instead."
+        )
+    marts = Path(warehouse) / f"{schema_prefix()}marts.db"
+    folders = sorted(p for p in marts.glob("*") if p.is_dir() and any(p.glob("*.parquet")))
+    if not folders:
+        raise ConfigError(f"No marts in {marts}: build on Spark first.")
+    written: dict[str, int] = {}
+    with duckdb.connect() as conn:
+        conn.execute("set timezone = 'UTC'")
+        for folder in folders:
+            source = f"read_parquet('{folder}/*.parquet')"
+            # Spark's timestamps are instants; as on the other targets, naive UTC
+            columns = [
+                f'cast("{name}" as timestamp) as "{name}"'
+                if kind == "TIMESTAMP WITH TIME ZONE"
+                else f'"{name}"'
+                for name, kind, *_ in conn.execute(f"describe select * from {source}").fetchall()
+            ]
+            conn.execute(
+                f"copy (select {', '.join(columns)} from {source})"
+                f" to '{out_dir / (folder.name + '.parquet')}' (format parquet, compression zstd)"
+            )
+            written[folder.name] = conn.execute(f"select count(*) from {source}").fetchone()[0]
+    return written
 
 
 def _export_duckdb(out_dir: Path) -> dict[str, int]:

@@ -29,7 +29,7 @@ TELEMETRY_OFF = {
 
 RAW_SCHEMAS = {"archive": "raw_archive", "live": "raw_live", "files": "raw_files"}
 
-TARGETS = ("duckdb", "mysql")
+TARGETS = ("duckdb", "mysql", "spark")
 
 # The collation of every MySQL database and connection of the project (dlt's and dbt's,
 # see profiles.yml): binary, so strings compare, group and sort as on DuckDB.
@@ -75,6 +75,31 @@ def warehouse_path() -> Path:
     if not path.is_absolute():
         path = (Path.cwd() / path).resolve()
     return path
+
+
+def _local_or_url(env: str, default: Path) -> str:
+    """A folder setting that may also be a URL (``s3://...``): a URL as it is, a path
+    made absolute (Spark and dlt may run from another working directory)."""
+    raw = os.environ.get(env) or str(default)
+    if "://" in raw:
+        return raw
+    path = Path(raw).expanduser()
+    return str(path if path.is_absolute() else (Path.cwd() / path).resolve())
+
+
+def lake_url() -> str:
+    """Where dlt writes the raw layer as Parquet for the Spark target
+    (``MEDALLION_LAKE_URL``): a folder, default ``warehouse/lake`` beside the DuckDB
+    file, or an ``s3://``, ``gs://``, ``abfss://`` URL (dlt's filesystem destination,
+    through fsspec). One folder per raw schema, one per table under it."""
+    return _local_or_url("MEDALLION_LAKE_URL", warehouse_path().parent / "lake")
+
+
+def spark_warehouse() -> str:
+    """Spark's warehouse folder (``MEDALLION_SPARK_WAREHOUSE``, default
+    ``warehouse/spark`` beside the DuckDB file): the tables dbt builds, as Parquet, and
+    the Hive metastore (Derby) that names them."""
+    return _local_or_url("MEDALLION_SPARK_WAREHOUSE", warehouse_path().parent / "spark")
 
 
 def schema_prefix() -> str:
@@ -156,14 +181,26 @@ def check_target(target: str) -> str:
     return target
 
 
+def refuse_on_spark(target: str, what: str) -> None:
+    """The steps that read the warehouse through DuckDB or MySQL connections (the build
+    signature, the run audit, the checks, publishing) do not run on Spark yet: say so
+    in one line instead of failing inside a driver (docs/spark.md)."""
+    if check_target(target) == "spark":
+        raise ConfigError(
+            f"{what} does not run on Spark yet: on Spark use `medallion ingest`, `medallion "
+            "build --select ...` and `medallion export` (docs/spark.md)"
+        )
+
+
 def describe_warehouse(target: str) -> str:
     """One line naming where a target's warehouse is (never with a password)."""
     prefix = schema_prefix()
-    where = (
-        MySQLWarehouse.from_environment().describe()
-        if check_target(target) == "mysql"
-        else str(warehouse_path())
-    )
+    if check_target(target) == "mysql":
+        where = MySQLWarehouse.from_environment().describe()
+    elif target == "spark":
+        where = f"Spark, warehouse {spark_warehouse()}, lake {lake_url()}"
+    else:
+        where = str(warehouse_path())
     return where + (f" (schema prefix {prefix!r})" if prefix else "")
 
 

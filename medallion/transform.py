@@ -7,7 +7,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .settings import PROJECT_DIR, check_target, schema_prefix, warehouse_path
+from .settings import PROJECT_DIR, check_target, schema_prefix, spark_warehouse, warehouse_path
 
 
 class BuildFailed(Exception):
@@ -34,6 +34,12 @@ def dbt_environment(target: str) -> None:
     os.environ["MEDALLION_SCHEMA_PREFIX"] = schema_prefix()
     os.environ["MEDALLION_DUCKDB_PATH"] = str(warehouse_path())
     warehouse_path().parent.mkdir(parents=True, exist_ok=True)
+    if target == "spark":
+        from .lake import check_java, lake_environment
+
+        check_java()
+        os.environ["MEDALLION_SPARK_WAREHOUSE"] = spark_warehouse()
+        lake_environment()
 
 
 def run_dbt(

@@ -10,3 +10,8 @@
 {% macro mysql__iso_day_of_week(expression) -%}
     (weekday({{ expression }}) + 1)
 {%- endmacro %}
+
+{% macro spark__iso_day_of_week(expression) -%}
+    {#- Spark's `weekday` is 0 for Monday, as MySQL's. -#}
+    (weekday({{ expression }}) + 1)
+{%- endmacro %}

@@ -28,7 +28,7 @@
     unique_key="transaction_id",
     full_refresh=env_var("MEDALLION_CHANGED_SINCE", "") == "",
     post_hook=[
-        "delete from {{ this }} where transaction_key is null",
+        "{{ medallion.delete_where(this, 'transaction_key is null') }}",
         '{{ medallion.table_index(["transaction_id"]) }}',
         '{{ medallion.table_index(["customer_id"]) }}',
         '{{ medallion.table_index(["source_customer_id"]) }}',

@@ -1,6 +1,7 @@
 {#- gold.md: money is decimal(18, 2) in every gold table, on every warehouse. Read
-    from the warehouse's information_schema (DuckDB and MySQL both have it), so it
-    checks the type the tables really have. Returns each money column that is missing
+    from the warehouse's information_schema (DuckDB and MySQL; on Spark, which has
+    none, from what Spark describes: `column_types`), so it checks the type the
+    tables really have. Returns each money column that is missing
     or has another precision or scale. -#}
 {%- set money_columns = {
     "fct_transactions": ["unit_price", "total_amount", "restocking_fee", "net_amount"],
@@ -17,6 +18,10 @@
     "regional_summary": ["total_sales", "total_refunds", "net_revenue"],
     "expense_monthly": ["total_amount"],
 } -%}
+{%- set money_relations = [] -%}
+{%- for table_name in money_columns -%}
+    {%- do money_relations.append(ref(table_name)) -%}
+{%- endfor -%}
 with
 
 expected as (
@@ -41,7 +46,9 @@ actual as (
         lower(column_name) as column_name,
         numeric_precision,
         numeric_scale
-    from information_schema.columns
+    from (
+        {{ medallion.column_types(money_relations) }}
+    ) as warehouse_columns
 )
 
 select
