@@ -6,7 +6,7 @@
     fact to `dim_date` took 6.4 s with MariaDB's default (`2`, block nested loops)
     and 0.14 s with these (docs/mysql-warehouse.md). -#}
 {% macro mariadb_join_settings() -%}
-    {%- set buffer = var("mysql_join_buffer_mib") * 1024 * 1024 -%}
+    {%- set buffer = var("mysql_join_buffer_mib", 64) * 1024 * 1024 -%}
     join_cache_level = 4,
     join_buffer_size = {{ buffer }},
     join_buffer_space_limit = {{ 4 * buffer }}

@@ -20,7 +20,7 @@
 {%- endmacro %}
 
 {% macro mysql__session_settings() -%}
-    {%- set size = var("mysql_tmp_table_mib") * 1024 * 1024 -%}
+    {%- set size = var("mysql_tmp_table_mib", 256) * 1024 * 1024 -%}
     set session tmp_table_size = {{ size }}, max_heap_table_size = {{ size }}
     {%- if medallion.is_mariadb() %}, {{ medallion.mariadb_join_settings() }}{% endif %}
 {%- endmacro %}

@@ -20,9 +20,11 @@ warehouses loaded at different moments:
   ``rewritten_since`` (load ids too: the load that changed a row, the watermark an
   incremental build wrote it under), ``_dlt_id`` (dlt draws a random
   row id at normalisation) and ``detected_at`` (when a deletion was noticed);
-- the run audit's ``audit.pipeline_runs`` and ``audit.pipeline_run_tables``: one row per
-  run by design (``test_run_audit.py`` tests them), and ``audit.dbt_builds``, one row per
-  successful build (``test_build_state.py``).
+- the run audit's ``audit.pipeline_runs``, ``audit.pipeline_run_tables`` and
+  ``audit.pipeline_run_warnings``: rows per run by design (``test_run_audit.py`` and
+  ``test_policy.py`` test them; a killed run records none, and the run that completes it
+  does not repeat the ingest warnings of files the killed run loaded), and
+  ``audit.dbt_builds``, one row per successful build (``test_build_state.py``).
 
 The snapshots' ``dbt_valid_from``, ``dbt_updated_at`` and ``dbt_scd_id`` are compared
 too: with the timestamp strategy they come from the data's ``updated_at``, not from
@@ -83,7 +85,8 @@ def warehouse_tables(warehouse: Path | str, ignored: set[str] = IGNORED_COLUMNS)
         # the run audit records each run (ids, times, outcome), each successful build
         # and each publication (their times): they differ by design
         " and not (table_schema = 'audit' and table_name in"
-        " ('pipeline_runs', 'pipeline_run_tables', 'dbt_builds', 'publications'))",
+        " ('pipeline_runs', 'pipeline_run_tables', 'pipeline_run_warnings', 'dbt_builds',"
+        " 'publications'))",
     )
     tables: Tables = {}
     for schema, table in names:
