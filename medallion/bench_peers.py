@@ -38,7 +38,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .bench import BenchFailed, _base_env, run_child
+from .bench import BenchFailed, _base_env, _connect, run_child
 from .settings import MySQLWarehouse
 
 SCANNER_PACKAGES = ("duckdb==1.5.5", "duckdb-extension-mysql-scanner==1.5.5")
@@ -63,20 +63,6 @@ class Truth:
 
     rows: int
     amount_sum: Decimal
-
-
-def _connect(server: MySQLWarehouse, database: str | None = None) -> Any:
-    import pymysql
-
-    return pymysql.connect(
-        host=server.host,
-        port=server.port,
-        user=server.user,
-        password=server.password,
-        database=database,
-        charset="utf8mb4",
-        autocommit=True,
-    )
 
 
 def prepare_peer_source(

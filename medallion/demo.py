@@ -37,6 +37,8 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
+from ingestion.schema_drift import CONTRACT_COLUMNS
+
 __all__ = ["DemoSources", "generate_demo"]
 
 ProgressFn = Callable[[str, int, int], None]
@@ -100,46 +102,9 @@ def _dt(ts: int) -> datetime:
 
 STATUSES = ("Shipped", "Resolved", "Cancelled", "On Hold", "Disputed", "In Process")
 
+# the source contract's columns, and a table no model reads (it shows raw keeps it)
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "customers": (
-        "customer_id",
-        "first_name",
-        "last_name",
-        "email",
-        "phone",
-        "company_name",
-        "address_line_1",
-        "address_line_2",
-        "city",
-        "state",
-        "postal_code",
-        "country",
-        "is_active",
-        "created_at",
-        "updated_at",
-    ),
-    "products": (
-        "product_code",
-        "product_name",
-        "product_line",
-        "product_family",
-        "msrp",
-        "updated_at",
-    ),
-    "transactions": (
-        "transaction_id",
-        "order_number",
-        "order_line_number",
-        "customer_id",
-        "product_code",
-        "quantity",
-        "unit_price",
-        "amount",
-        "status",
-        "territory",
-        "transaction_date",
-        "updated_at",
-    ),
+    **CONTRACT_COLUMNS,
     "order_notes": ("note_id", "order_number", "note", "updated_at"),
 }
 
