@@ -194,7 +194,7 @@ def publish_marts(target: str, out: Output) -> None:
     publication = publish(target)
     out.print(
         f"Published {len(publication.rows)} marts ({sum(publication.rows.values()):,} rows) "
-        f"to {publication.location} in {publication.seconds:.1f} s"
+        f"to {publication.location} in {publication.seconds:.2f} s"
     )
 
 
