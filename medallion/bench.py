@@ -268,17 +268,10 @@ def drop_databases(server: MySQLWarehouse, prefix: str) -> list[str]:
         conn.close()
 
 
-def measure_wire(
-    server: MySQLWarehouse, database: str, table: str, log_dir: Path, runs: int = 2
-) -> dict[str, Any]:
-    """The wire's ceiling: the stock client reading the whole table into /dev/null.
-
-    ``--quick`` streams row by row (no buffering of the result), ``--batch`` prints
-    plain tab-separated rows: about the least work a client can do with every row.
-    The best of ``runs`` reads is the ceiling (the first also warms the server's cache).
-    """
-    rows = _scalar(server, database, f"select count(*) from `{table}`")
-    command = [
+def wire_command(server: MySQLWarehouse, database: str, table: str) -> list[str]:
+    """The MySQL client reading every row of ``table``: ``--quick`` streams row by row,
+    ``--batch`` prints plain rows (the password, if any, goes in ``MYSQL_PWD``)."""
+    return [
         "mysql",
         "--quick",
         "--batch",
@@ -290,6 +283,19 @@ def measure_wire(
         "-e",
         f"select * from `{table}`",
     ]
+
+
+def measure_wire(
+    server: MySQLWarehouse, database: str, table: str, log_dir: Path, runs: int = 2
+) -> dict[str, Any]:
+    """The wire's ceiling: the stock client reading the whole table into /dev/null.
+
+    ``--quick`` streams row by row (no buffering of the result), ``--batch`` prints
+    plain tab-separated rows: about the least work a client can do with every row.
+    The best of ``runs`` reads is the ceiling (the first also warms the server's cache).
+    """
+    rows = _scalar(server, database, f"select count(*) from `{table}`")
+    command = wire_command(server, database, table)
     env = dict(os.environ)
     if server.password:
         env["MYSQL_PWD"] = server.password  # never on the command line

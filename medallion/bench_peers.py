@@ -38,7 +38,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .bench import BenchFailed, _base_env, _connect, run_child
+from .bench import BenchFailed, _base_env, _connect, run_child, wire_command
 from .settings import MySQLWarehouse
 
 SCANNER_PACKAGES = ("duckdb==1.5.5", "duckdb-extension-mysql-scanner==1.5.5")
@@ -190,19 +190,7 @@ class Peer:
 
 
 def _wire_command(source: PeerSource, folder: Path) -> list[str]:
-    server = source.server
-    return [
-        "mysql",
-        "--quick",
-        "--batch",
-        "--protocol=tcp",
-        f"--host={server.host}",
-        f"--port={server.port}",
-        f"--user={server.user}",
-        f"--database={source.database}",
-        "-e",
-        f"select * from `{source.table}`",
-    ]
+    return wire_command(source.server, source.database, source.table)
 
 
 def _project_command(source: PeerSource, folder: Path) -> list[str]:

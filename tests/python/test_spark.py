@@ -17,25 +17,23 @@ import os
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pytest
 from pipeline_helpers import change_one_live_sale, pipeline_env, run_cli
+
+# the same comparison as the MySQL warehouse's: values normalised, rows sorted
+from test_mysql_warehouse import Table, duckdb_schema, sorted_rows
 
 from medallion.demo import generate_demo
 
 # schemas dbt writes whole on every build; the audit's tables hold run-specific rows
 COMPARED_SCHEMAS = ("marts", "quarantine", "restricted")
 # the dlt load a row came from, and an incremental build's watermark: per run
-RUN_SPECIFIC_COLUMNS = {"load_id", "rewritten_since"}
 # what Spark builds: everything but the dbt tests (DBT_INDIRECT_SELECTION=empty: not
 # even those of the selected nodes; they all passed by hand, docs/spark.md)
 BUILT = ["resource_type:seed", "resource_type:model", "resource_type:snapshot"]
-
-Table = tuple[list[str], list[tuple[Any, ...]]]
 
 
 @dataclass
@@ -78,40 +76,6 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
         output,
         tmp / "demo" / "live.sqlite",
     )
-
-
-def normalised(value: Any) -> Any:
-    """One value as both sides would agree on it: decimals by value, Spark's
-    timestamps (UTC instants in Parquet) as DuckDB's naive UTC ones."""
-    if isinstance(value, Decimal):
-        return value.normalize() if value else Decimal(0)
-    if isinstance(value, float):
-        return round(value, 9)
-    if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        return value.astimezone(dt.UTC).replace(tzinfo=None)
-    return value
-
-
-def sorted_rows(columns: list[str], rows: list[tuple[Any, ...]]) -> Table:
-    kept = [i for i, name in enumerate(columns) if name not in RUN_SPECIFIC_COLUMNS]
-    values = [tuple(normalised(row[i]) for i in kept) for row in rows]
-    return [columns[i] for i in kept], sorted(
-        values, key=lambda row: [(v is None, type(v).__name__, repr(v)) for v in row]
-    )
-
-
-def duckdb_schema(env: dict[str, str], schema: str) -> dict[str, Table]:
-    tables = {}
-    with duckdb.connect(env["MEDALLION_DUCKDB_PATH"], read_only=True) as conn:
-        names = conn.execute(
-            "select table_name from information_schema.tables where table_schema = ?",
-            [schema],
-        ).fetchall()
-        for (name,) in names:
-            result = conn.execute(f'select * from "{schema}"."{name}"')
-            columns = [column[0] for column in result.description]
-            tables[name] = sorted_rows(columns, result.fetchall())
-    return tables
 
 
 def spark_schema(warehouse: Path, schema: str) -> dict[str, Table]:
