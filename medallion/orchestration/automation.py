@@ -5,8 +5,8 @@ Settings (environment, like the warehouse's):
 
 * ``MEDALLION_SCHEDULE`` (cron, default ``0 2 * * *``) and ``MEDALLION_SCHEDULE_TIMEZONE``
   (an IANA name, default ``UTC``): when the daily run starts.
-* ``MEDALLION_SENSOR_INTERVAL`` (seconds, default 60): how often the landing folder is
-  listed.
+* ``MEDALLION_SENSOR_INTERVAL`` (seconds, 10 to 86400, default 60): how often the
+  landing folder is listed.
 * ``MEDALLION_RETRIES`` (default 3) and ``MEDALLION_RETRY_SECONDS`` (default 30): a run
   that failed on a transient source error (a refused or lost connection) is tried again
   up to that many times, waiting 30 s, then 60 s, then 120 s. A structural failure (a
@@ -157,14 +157,33 @@ def landing_files() -> dict[str, int]:
     return found
 
 
+def sensor_interval() -> int:
+    """Seconds between two listings of the landing folder, checked: below 10 s the
+    listing itself (of a bucket) is most of the work; above a day a file waits longer
+    than the daily run."""
+    interval, origin = configured_number(
+        "MEDALLION_SENSOR_INTERVAL", "orchestration.sensor_interval", int, 60
+    )
+    if not 10 <= interval <= 86400:
+        raise ConfigError(f"{origin} must be a number of seconds from 10 to 86400, got {interval}")
+    return interval
+
+
+def run_key(seen: str, new: dict[str, int]) -> str:
+    """The run's key: the files that changed and the listing they changed from. The same
+    tick evaluated twice (the same cursor) asks for the same run, which Dagster starts
+    once; a file that changes back to a size it had before, later, comes from another
+    listing, so it is a new run."""
+    text = seen + "\n" + json.dumps(new, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def landing_sensor(job: Any) -> Any:
     """A run when a landing file is new or changed (a path not seen, or another size, as
     the files pipeline tells a file loaded before); the same files again request none.
     The first evaluation records what is there and requests nothing: the next scheduled
     run loads it."""
-    interval, _ = configured_number(
-        "MEDALLION_SENSOR_INTERVAL", "orchestration.sensor_interval", int, 60
-    )
+    interval = sensor_interval()
 
     @sensor(
         name="landing_files",
@@ -185,10 +204,10 @@ def landing_sensor(job: Any) -> Any:
         new = {path: size for path, size in files.items() if seen.get(path) != size}
         if not new:
             return SensorResult(skip_reason=SkipReason("no new landing file"), cursor=cursor)
-        run_key = hashlib.sha256(json.dumps(new, sort_keys=True).encode()).hexdigest()[:16]
         names = ", ".join(sorted(new))
+        key = run_key(context.cursor, new)
         return SensorResult(
-            run_requests=[RunRequest(run_key=run_key, tags={"landing_files": names[:200]})],
+            run_requests=[RunRequest(run_key=key, tags={"landing_files": names[:200]})],
             cursor=cursor,
         )
 

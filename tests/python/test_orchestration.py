@@ -312,11 +312,88 @@ def test_a_new_landing_file_requests_one_run_and_the_same_file_none(
     again = tick(landed.cursor)
     assert len(again.run_requests) == 1
     assert again.run_requests[0].run_key != landed.run_requests[0].run_key
+    assert tick(landed.cursor).run_requests[0].run_key == again.run_requests[0].run_key
+    # sent back as it was first: the size seen before, but a change since the last listing
+    fs.pipe(f"{root}/surveys/2024-Q2.csv", b"a,b\n3,4\n")
+    back = tick(again.cursor)
+    assert len(back.run_requests) == 1
+    assert back.run_requests[0].run_key not in {
+        landed.run_requests[0].run_key,
+        again.run_requests[0].run_key,
+    }
     if scheme == "memory":
         fs.rm(root, recursive=True)
 
 
+@pytest.mark.parametrize("value", ["5", "100000", "soon"])
+def test_a_sensor_interval_out_of_range_names_the_setting(value: str, monkeypatch):
+    from medallion.orchestration import automation
+    from medallion.settings import ConfigError
+
+    job = automation.run_job(_any_asset())
+    monkeypatch.setenv("MEDALLION_SENSOR_INTERVAL", "120")
+    assert automation.landing_sensor(job).minimum_interval_seconds == 120
+    monkeypatch.setenv("MEDALLION_SENSOR_INTERVAL", value)
+    with pytest.raises(ConfigError, match="MEDALLION_SENSOR_INTERVAL must be"):
+        automation.landing_sensor(job)
+
+
 # --- retries and the failure alert ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("MEDALLION_RETRIES", "three"),
+        ("MEDALLION_RETRIES", "-1"),
+        ("MEDALLION_RETRIES", "21"),
+        ("MEDALLION_RETRY_SECONDS", "nan"),
+        ("MEDALLION_RETRY_SECONDS", "7200"),
+    ],
+)
+def test_a_bad_retry_setting_names_itself(name: str, value: str, monkeypatch):
+    from medallion.orchestration.automation import retry_or_fail, retry_settings
+    from medallion.settings import ConfigError
+
+    monkeypatch.setenv("MEDALLION_RETRIES", "2")
+    monkeypatch.setenv("MEDALLION_RETRY_SECONDS", "5")
+    assert retry_settings() == (2, 5.0)
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=f"{name} must be"):
+        retry_settings()
+    with pytest.raises(ConfigError, match=name):  # the step fails on the setting itself
+        retry_or_fail(ConnectionRefusedError(111, "Connection refused"), 0)
+
+
+def test_an_unreachable_webhook_is_logged_and_the_failure_kept(monkeypatch):
+    from dagster import DagsterInstance, job, op
+
+    from medallion.orchestration.alerts import alert_on_failure
+
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("MEDALLION_ALERT_WEBHOOK_URL", f"http://127.0.0.1:{port}/hooks/medallion")
+
+    @op
+    def failing_step() -> None:
+        raise RuntimeError("the live source is unreachable")
+
+    @job(hooks={alert_on_failure})
+    def failing_job() -> None:
+        failing_step()
+
+    instance = DagsterInstance.ephemeral()
+    result = failing_job.execute_in_process(instance=instance, raise_on_error=False)
+    assert not result.success
+    failure = _events(result, "STEP_FAILURE")[0].event_specific_data.error.to_string()
+    assert "the live source is unreachable" in failure  # the step's own error, kept
+    hooks = [
+        event.event_type_value for event in result.all_events if "HOOK" in event.event_type_value
+    ]
+    assert hooks == ["HOOK_COMPLETED"]  # the hook ran and did not fail
+    logs = [record.user_message for record in instance.all_logs(result.run_id)]
+    assert any("The failure alert could not be sent" in message for message in logs)
 
 
 class Webhook:
@@ -629,6 +706,12 @@ def test_the_slim_build_builds_only_the_changed_model_and_its_children(
     nothing = _medallion(["slim", "--state", str(tmp_path / "nowhere")], env)
     assert nothing.returncode != 0
     assert "No production manifest in" in nothing.stdout
+    broken = tmp_path / "broken_state"
+    broken.mkdir()
+    (broken / "manifest.json").write_text('{"nodes": {')  # cut short in a copy
+    unreadable = _medallion(["slim", "--state", str(broken)], env)
+    assert unreadable.returncode != 0
+    assert "manifest.json is not a dbt manifest" in unreadable.stdout
 
 
 # --- the users' CI workflow -------------------------------------------------------------
