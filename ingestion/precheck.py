@@ -201,10 +201,8 @@ class LiveRecord:
             saved = json.loads(self.path.read_text())
         except (OSError, ValueError):
             return False
-        return (
-            saved.get("state_version_hash") == state.get("_version_hash")
-            and saved.get("signature") == json.loads(json.dumps(signature))
-        )
+        same_state = saved.get("state_version_hash") == state.get("_version_hash")
+        return same_state and saved.get("signature") == json.loads(json.dumps(signature))
 
     def forget(self) -> None:
         """Deleted as a live run starts: only a run that completes records one."""
