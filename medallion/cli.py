@@ -537,16 +537,34 @@ def build_parser() -> argparse.ArgumentParser:
 LOCKED_COMMANDS = {"ingest", "build", "run", "validate", "docs", "export", "status", "slim"}
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def _failures() -> tuple[type[Exception], ...]:
+    """The failures a user can cause, each told in one line. Imported only when a command
+    raised something: a command that needs none of these modules (a no-change ingest)
+    does not pay for importing the build's, the checks' and the publication's."""
     from ingestion.pipelines import IngestFailed
     from ingestion.sql_sources import SourceUnavailable
 
-    from .lock import WarehouseLocked, WarehouseUnavailable, warehouse_lock
+    from .lock import WarehouseLocked, WarehouseUnavailable
     from .publish import PublishFailed
     from .quality import QualityFailed
     from .run_audit import AuditError
     from .transform import BuildFailed
+
+    return (
+        SourceUnavailable,
+        IngestFailed,
+        BuildFailed,
+        QualityFailed,
+        PublishFailed,
+        AuditError,
+        WarehouseLocked,
+        WarehouseUnavailable,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from .lock import warehouse_lock
 
     try:
         if args.command not in LOCKED_COMMANDS:
@@ -556,16 +574,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         console.print(f"[bold red]Configuration error:[/bold red] {redact(str(exc))}")
         return EXIT_CONFIG
-    except (
-        SourceUnavailable,
-        IngestFailed,
-        BuildFailed,
-        QualityFailed,
-        PublishFailed,
-        AuditError,
-        WarehouseLocked,
-        WarehouseUnavailable,
-    ) as exc:
+    except Exception as exc:
+        if not isinstance(exc, _failures()):
+            raise
         console.print(f"[bold red]Failed:[/bold red] {redact(str(exc))}")
         return EXIT_FAILED
 
