@@ -251,6 +251,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         folder = Path(args.history_dir) if args.history_dir else None
         console.print(history_markdown(folder), markup=False, soft_wrap=True)
         return 0
+    if args.no_change_only:
+        return _bench_no_change(args)
     unknown = sorted(set(args.mysql_rows or []) - set(args.rows))
     if unknown:
         console.print(
@@ -305,6 +307,34 @@ def cmd_bench(args: argparse.Namespace) -> int:
         for line in failed:
             console.print(f"  {redact(line)}", markup=False)
         return EXIT_FAILED
+    return 0
+
+
+def _bench_no_change(args: argparse.Namespace) -> int:
+    """``medallion bench --no-change-only``: the no-change ingest and its baselines on the
+    default demo, JSON in bench/results/no_change/ (medallion/bench_nochange.py)."""
+    from .bench import BenchFailed
+    from .bench_nochange import no_change_only_out, run_no_change_only, summary_rows
+
+    try:
+        results = run_no_change_only(progress=steps.progress(console))
+    except BenchFailed as exc:
+        console.print(f"[bold red]Benchmark failed:[/bold red] {redact(str(exc))}")
+        return EXIT_FAILED
+    path = Path(args.out) if args.out else no_change_only_out()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    table = Table(title="No-change ingest", title_justify="left")
+    for column in ("figure", "value", "target"):
+        table.add_column(column, justify="right" if column == "value" else "left")
+    for row in summary_rows(results):
+        table.add_row(*row)
+    console.print(table)
+    if args.markdown:
+        lines = ["| figure | value | target |", "| --- | ---: | --- |"]
+        lines += [f"| {a} | {b} | {c} |" for a, b, c in summary_rows(results)]
+        console.print("\n".join(lines), markup=False, soft_wrap=True)
+    console.print(f"Results: {path}")
     return 0
 
 
@@ -510,6 +540,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="only the peers, on the archive written at each size (no build, no re-run); "
         "JSON in bench/results/peers/",
+    )
+    bench.add_argument(
+        "--no-change-only",
+        action="store_true",
+        help="only a no-change `medallion ingest` on the default demo and its baselines "
+        "(no MySQL, no build); JSON in bench/results/no_change/",
     )
     bench.add_argument(
         "--peer",
