@@ -579,7 +579,8 @@ def ingest(
     states = {} if full_refresh else precheck.warehouse_states(names, target)
     ahead = None
     if "archive" in names and (len(names) > 1 or "archive" in states):
-        progress("fingerprinting the archive tables (meanwhile: the other sources)")
+        meanwhile = " (meanwhile: the other sources)" if len(names) > 1 else ""
+        progress(f"fingerprinting the archive tables{meanwhile}")
         ahead = ArchiveFingerprints(settings.archive_url)
     try:
         for name in sorted(names, key=lambda n: ahead is not None and n == "archive"):
@@ -610,7 +611,8 @@ def _nothing_to_do(
     schema = raw_schema(name)
     if name == "files":
         patterns = file_patterns()
-        if precheck.new_landing_files(settings.bucket_url, patterns, state):
+        new = precheck.new_landing_files(settings.bucket_url, patterns, state)
+        if new is None or new:
             return None
         progress("files: no new landing file, pipeline not run")
         return [TableReport(schema, files.table_name_for(p)) for p in patterns]

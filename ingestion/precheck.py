@@ -93,12 +93,15 @@ def resource_state(state: dict[str, Any], resource: str) -> dict[str, Any]:
 # --- files ------------------------------------------------------------------------------
 
 
-def new_landing_files(bucket_url: str, patterns: list[str], state: dict[str, Any]) -> list[str]:
+def new_landing_files(
+    bucket_url: str, patterns: list[str], state: dict[str, Any]
+) -> list[str] | None:
     """The landing files the files pipeline would load: listed as its resource lists them
     (dlt's ``glob_files``), not among the state's loaded files at their size. None for a
-    bucket URL, which is not checked here (the pipeline runs)."""
-    if "://" in bucket_url:
-        return ["(a bucket URL: not checked before the pipeline)"]
+    bucket URL, which is not checked here, and for a folder that is not there, which the
+    pipeline reports (either way the pipeline runs)."""
+    if "://" in bucket_url or not Path(bucket_url).is_dir():
+        return None
     from dlt.common.storages.fsspec_filesystem import glob_files
     from fsspec.implementations.local import LocalFileSystem
 

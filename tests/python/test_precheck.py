@@ -123,6 +123,15 @@ def test_a_landing_file_rewritten_with_another_size_is_loaded_again(folder: Path
     assert "files" not in _skipped(result.stdout), result.stdout
 
 
+def test_a_missing_landing_folder_is_still_named(folder: Path) -> None:
+    env = _env(folder)
+    (folder / "sources" / "landing").rename(folder / "sources" / "landing.moved")
+
+    result = run_cli(["ingest", "--only", "files"], env, expect=1)
+
+    assert "The landing folder does not exist" in " ".join(result.stdout.split())
+
+
 def test_an_archive_row_changed_without_changing_the_count_is_reloaded(folder: Path) -> None:
     env = _env(folder)
     archive = folder / "sources" / "archive.sqlite"
