@@ -166,13 +166,15 @@ def run_no_change_only(progress: Any = None, rounds: int = ROUNDS) -> dict[str, 
 
     progress = progress or (lambda message: None)
     work = Path(tempfile.mkdtemp(prefix="medallion-bench-nochange-"))
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=PROJECT_DIR, capture_output=True, text=True, check=False
+        ).stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") + (
+        "+dirty" if git("status", "--porcelain") else ""
+    )
     results: dict[str, Any] = {
         "schema_version": 1,
         "kind": "no_change",
