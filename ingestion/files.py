@@ -26,8 +26,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import dlt
-import pyarrow as pa
-from dlt.sources.filesystem import filesystem
+
+from .lazy import LazyModule
+
+pa = LazyModule("pyarrow")  # for the rows of a new file only (precheck)
 
 DELIMITERS = [",", ";", "\t", "|"]
 ROWS_PER_BATCH = 50_000
@@ -162,6 +164,8 @@ def landing_resource(bucket_url: str, pattern: str, empty_files: list[str] | Non
         schema_contract={"tables": "evolve", "columns": "evolve", "data_type": "freeze"},
     )
     def landing_files() -> Iterator[pa.Table]:
+        from dlt.sources.filesystem import filesystem
+
         state = dlt.current.resource_state().setdefault("files", {})
         listed: list[Any] = []
         for entry in filesystem(bucket_url=bucket_url, file_glob=pattern):

@@ -46,7 +46,7 @@ from medallion.settings import (
     warehouse_path,
 )
 
-from . import files, schema_drift, sql_sources
+from . import files, precheck, schema_drift, sql_sources
 
 # dlt's merge on SQLAlchemy (MySQL) builds a subquery SQLAlchemy warns about; harmless.
 warnings.filterwarnings("ignore", message="implicitly coercing SELECT object to scalar subquery")
@@ -322,6 +322,7 @@ class ArchiveFingerprints:
         except BaseException:
             self._engine.dispose()
             raise
+        self.tables = tables
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fingerprints")
         self._future = self._pool.submit(
             sql_sources.fingerprint_tables, "archive", self._engine, tables
@@ -362,14 +363,22 @@ def ingest_archive(
 
 
 def ingest_live(
-    settings: SourceSettings, full_refresh: bool, progress: Progress, target: str = "duckdb"
+    settings: SourceSettings,
+    full_refresh: bool,
+    progress: Progress,
+    target: str = "duckdb",
+    signature: dict[str, Any] | None = None,
 ) -> list[TableReport]:
     """Copy what changed in the live database since the last run (by ``updated_at``, with
     the look-back window ``live_lag``), then compare keys with raw: record the rows
     deleted at source and load the rows the cursor missed (``sql_sources.compare_keys``;
-    every table's keys every ``key_check_every_days``)."""
+    every table's keys every ``key_check_every_days``). ``signature``: the source's
+    ``precheck.live_signature`` taken before this run; when the run finds nothing and the
+    source still has it afterwards, it is recorded for the next run's check."""
     lag, _ = live_lag()  # bad settings fail before anything is read
     every_days, _ = key_check_every_days()
+    record = precheck.LiveRecord(pipelines_dir(target))
+    record.forget()
     with _database("live", settings.live_url, target) as (engine, tables, pipeline):
         # always: the drift check below compares the source with raw as it is
         _fresh_from_warehouse(pipeline)
@@ -435,7 +444,23 @@ def ingest_live(
             if table in found.compared and every_table:
                 notes.append("keys compared")
             report.note = "; ".join(notes)
+        found_nothing = not (
+            first_copy
+            or drifts
+            or found.tombstones
+            or found.to_load
+            or any(r.extracted or r.loaded for r in reports.values())
+        )
+        if signature is not None and found_nothing:
+            after = _live_signature(engine, tables, lag)
+            if after == signature:
+                record.write(pipeline.state["_version_hash"], signature)
         return _with_warnings(reports, drifts)
+
+
+def _live_signature(engine: Any, tables: list[str], lag: float) -> dict[str, Any]:
+    cursor = _config("sources.live.incremental_column", "updated_at")
+    return precheck.live_signature(engine, tables, cursor, lag)
 
 
 def _named(name: str, engine: Any) -> str:
@@ -545,22 +570,82 @@ def ingest(
     """Run the pipelines (all three by default) into the target's warehouse (``duckdb``
     or ``mysql``) and return one report per table, in the order of ``only``. With the
     archive and another source, the archive's fingerprints are taken meanwhile
-    (``ArchiveFingerprints``) and the archive pipeline runs last."""
+    (``ArchiveFingerprints``) and the archive pipeline runs last. On DuckDB a pipeline
+    whose source has nothing for it is not run at all (``precheck``); its tables are
+    reported as a run that found nothing reports them."""
     progress = progress or (lambda message: None)
     names = list(dict.fromkeys(only or INGESTERS))
     reports: dict[str, list[TableReport]] = {}
+    states = {} if full_refresh else precheck.warehouse_states(names, target)
     ahead = None
-    if "archive" in names and len(names) > 1:
-        progress("fingerprinting the archive tables (meanwhile: the other sources)")
+    if "archive" in names and (len(names) > 1 or "archive" in states):
+        meanwhile = " (meanwhile: the other sources)" if len(names) > 1 else ""
+        progress(f"fingerprinting the archive tables{meanwhile}")
         ahead = ArchiveFingerprints(settings.archive_url)
     try:
         for name in sorted(names, key=lambda n: ahead is not None and n == "archive"):
-            extra = {"ahead": ahead} if name == "archive" else {}
+            extra: dict[str, Any] = {"ahead": ahead} if name == "archive" else {}
+            if name in states:
+                skipped = _nothing_to_do(name, settings, states[name], target, progress, extra)
+                if skipped is not None:
+                    reports[name] = skipped
+                    continue
             reports[name] = _run_ingester(name, settings, full_refresh, progress, target, extra)
     finally:
         if ahead is not None:
             ahead.close()
     return [report for name in names for report in reports[name]]
+
+
+def _nothing_to_do(
+    name: str,
+    settings: SourceSettings,
+    state: dict[str, Any],
+    target: str,
+    progress: Progress,
+    extra: dict[str, Any],
+) -> list[TableReport] | None:
+    """The reports of a source with nothing to load, as its pipeline would give them, or
+    None when its pipeline must run (``precheck``). For live, the source's signature is
+    left in ``extra`` for the run to record."""
+    schema = raw_schema(name)
+    if name == "files":
+        patterns = file_patterns()
+        new = precheck.new_landing_files(settings.bucket_url, patterns, state)
+        if new is None or new:
+            return None
+        progress("files: no new landing file, pipeline not run")
+        return [TableReport(schema, files.table_name_for(p)) for p in patterns]
+    if name == "archive":
+        ahead: ArchiveFingerprints = extra["ahead"]
+        fingerprints = ahead.result()
+        if fingerprints != sql_sources.stored_fingerprints(state):
+            return None
+        progress("archive: every table's fingerprint unchanged, pipeline not run")
+        return [TableReport(schema, t, note="unchanged") for t in ahead.tables]
+    lag, _ = live_lag()
+    every_days, _ = key_check_every_days()
+    if not state.get("sources"):
+        return None  # the first copy
+    engine = sql_sources.make_engine(settings.live_url)
+    try:
+        sql_sources.check_reachable("live", engine)
+        tables = sql_sources.select_tables(
+            engine,
+            configured_names("sources.live.include_tables", []),
+            configured_names("sources.live.exclude_tables", []),
+        )
+        signature = _live_signature(engine, tables, lag)
+    finally:
+        engine.dispose()
+    extra["signature"] = signature
+    now = dt.datetime.now(dt.UTC)
+    if key_check_due(sql_sources.last_key_check(state), every_days, now):
+        return None
+    if not precheck.LiveRecord(pipelines_dir(target)).matches(state, signature):
+        return None
+    progress("live: the source as the last live run left it (no change), pipeline not run")
+    return [TableReport(schema, t) for t in tables]
 
 
 def _run_ingester(

@@ -37,12 +37,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import dlt
-import pyarrow as pa
-import pyarrow.compute as pc
 import sqlalchemy as sa
-from dlt.sources.sql_database import sql_database
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine.url import make_url
+
+from .lazy import LazyModule
+
+# read rows only: a run whose sources have nothing new never imports them (precheck)
+pa = LazyModule("pyarrow")
+pc = LazyModule("pyarrow.compute")
 
 FINGERPRINT_RESOURCE = "_medallion_fingerprints"
 
@@ -509,6 +512,8 @@ def _sql_database(
         adapters["query_adapter_callback"] = _with_where(
             adapters.get("query_adapter_callback"), where
         )
+    from dlt.sources.sql_database import sql_database
+
     return sql_database(
         engine,
         table_names=tables,

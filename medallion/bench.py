@@ -568,6 +568,10 @@ class Bench:
             self.progress("ingesting the default demo")
             run_child("default-ingest", _medallion("ingest", "--generate-demo"), env, self.logs)
             self.results["make_run"] = None
+        from .bench_nochange import measure_no_change_ingest
+
+        self.progress("no-change ingests on the default demo, and their baselines")
+        self.results["no_change_ingest"] = measure_no_change_ingest(env, self.logs)
         self.progress("dbt build on the default demo (dbt's fixed overhead)")
         build = self._build("baseline-build", env, folder, force=True)
         build["raw_transaction_rows"] = _raw_transaction_rows(folder / "warehouse.duckdb")
@@ -802,9 +806,10 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         },
     ]
     from .bench_mysql import mysql_target
+    from .bench_nochange import target as no_change_target
 
     mysql = mysql_target(results)
-    return rows + ([mysql] if mysql else [])
+    return rows + ([mysql] if mysql else []) + no_change_target(results)
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -880,6 +885,9 @@ def summary_rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
     baseline = results["baseline_build"]
     if make_run:
         rows.append(("`make run`, default demo (s)", f"{make_run['seconds']:.1f}", "< 60"))
+    from .bench_nochange import summary_rows as no_change_rows
+
+    rows += no_change_rows(results)
     rows.append(
         (
             f"dbt build, default demo ({baseline['raw_transaction_rows']:,} rows) (s)",

@@ -251,6 +251,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         folder = Path(args.history_dir) if args.history_dir else None
         console.print(history_markdown(folder), markup=False, soft_wrap=True)
         return 0
+    if args.no_change_only:
+        return _bench_no_change(args)
     unknown = sorted(set(args.mysql_rows or []) - set(args.rows))
     if unknown:
         console.print(
@@ -305,6 +307,34 @@ def cmd_bench(args: argparse.Namespace) -> int:
         for line in failed:
             console.print(f"  {redact(line)}", markup=False)
         return EXIT_FAILED
+    return 0
+
+
+def _bench_no_change(args: argparse.Namespace) -> int:
+    """``medallion bench --no-change-only``: the no-change ingest and its baselines on the
+    default demo, JSON in bench/results/no_change/ (medallion/bench_nochange.py)."""
+    from .bench import BenchFailed
+    from .bench_nochange import no_change_only_out, run_no_change_only, summary_rows
+
+    try:
+        results = run_no_change_only(progress=steps.progress(console))
+    except BenchFailed as exc:
+        console.print(f"[bold red]Benchmark failed:[/bold red] {redact(str(exc))}")
+        return EXIT_FAILED
+    path = Path(args.out) if args.out else no_change_only_out()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    table = Table(title="No-change ingest", title_justify="left")
+    for column in ("figure", "value", "target"):
+        table.add_column(column, justify="right" if column == "value" else "left")
+    for row in summary_rows(results):
+        table.add_row(*row)
+    console.print(table)
+    if args.markdown:
+        lines = ["| figure | value | target |", "| --- | ---: | --- |"]
+        lines += [f"| {a} | {b} | {c} |" for a, b, c in summary_rows(results)]
+        console.print("\n".join(lines), markup=False, soft_wrap=True)
+    console.print(f"Results: {path}")
     return 0
 
 
@@ -512,6 +542,12 @@ def build_parser() -> argparse.ArgumentParser:
         "JSON in bench/results/peers/",
     )
     bench.add_argument(
+        "--no-change-only",
+        action="store_true",
+        help="only a no-change `medallion ingest` on the default demo and its baselines "
+        "(no MySQL, no build); JSON in bench/results/no_change/",
+    )
+    bench.add_argument(
         "--peer",
         action="append",
         metavar="NAME=COMMAND",
@@ -537,16 +573,34 @@ def build_parser() -> argparse.ArgumentParser:
 LOCKED_COMMANDS = {"ingest", "build", "run", "validate", "docs", "export", "status", "slim"}
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def _failures() -> tuple[type[Exception], ...]:
+    """The failures a user can cause, each told in one line. Imported only when a command
+    raised something: a command that needs none of these modules (a no-change ingest)
+    does not pay for importing the build's, the checks' and the publication's."""
     from ingestion.pipelines import IngestFailed
     from ingestion.sql_sources import SourceUnavailable
 
-    from .lock import WarehouseLocked, WarehouseUnavailable, warehouse_lock
+    from .lock import WarehouseLocked, WarehouseUnavailable
     from .publish import PublishFailed
     from .quality import QualityFailed
     from .run_audit import AuditError
     from .transform import BuildFailed
+
+    return (
+        SourceUnavailable,
+        IngestFailed,
+        BuildFailed,
+        QualityFailed,
+        PublishFailed,
+        AuditError,
+        WarehouseLocked,
+        WarehouseUnavailable,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from .lock import warehouse_lock
 
     try:
         if args.command not in LOCKED_COMMANDS:
@@ -556,16 +610,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         console.print(f"[bold red]Configuration error:[/bold red] {redact(str(exc))}")
         return EXIT_CONFIG
-    except (
-        SourceUnavailable,
-        IngestFailed,
-        BuildFailed,
-        QualityFailed,
-        PublishFailed,
-        AuditError,
-        WarehouseLocked,
-        WarehouseUnavailable,
-    ) as exc:
+    except Exception as exc:
+        if not isinstance(exc, _failures()):
+            raise
         console.print(f"[bold red]Failed:[/bold red] {redact(str(exc))}")
         return EXIT_FAILED
 

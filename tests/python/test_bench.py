@@ -260,3 +260,21 @@ def test_mysql_rows_must_be_among_the_sizes(tmp_path: Path) -> None:
         result.stdout.split()
     )
     assert not (tmp_path / "x.json").exists()
+
+
+def test_the_no_change_ingest_is_a_figure_against_its_baselines(bench: dict) -> None:
+    results = bench["results"]
+    measured = results["no_change_ingest"]
+    # the first no-change run after make run runs the live pipeline (recording the
+    # source's signature); the later ones run none
+    assert measured["first_skipped"] == ["archive", "files"]
+    assert measured["skipped"] == ["archive", "files", "live"]
+    assert measured["seconds"] == min(measured["runs_seconds"])
+    assert positive(measured["cpu_seconds"])
+    cli, imports = measured["baselines"]["cli_start"], measured["baselines"]["imports"]
+    assert cli["seconds"] == min(cli["runs_seconds"]) and positive(cli["cpu_seconds"])
+    assert close(measured["ratio_to_cli_start"], measured["seconds"] / cli["seconds"])
+    assert close(measured["beyond_imports_seconds"], measured["seconds"] - imports["seconds"])
+    target = {t["name"]: t for t in results["targets"]}["no_change_ingest_seconds"]
+    assert target["value"] == measured["seconds"]
+    assert target["met"] == (measured["seconds"] <= 1.5)
