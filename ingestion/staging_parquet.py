@@ -64,7 +64,9 @@ _WRITER: type | None = None
 def staging_parquet() -> Iterator[None]:
     """Within it, dlt writes Arrow items to Parquet with ``WRITER_OPTIONS`` (dlt picks
     its writer class by the file and item format, in ``WRITER_SPECS``; the original is
-    put back on leaving, so other pipelines of the process keep dlt's)."""
+    put back on leaving, so other pipelines of the process keep dlt's). The swap holds
+    for the whole process while it lasts: ``pipelines.ingest`` runs its pipelines one
+    after another, never beside a pipeline into another target."""
     global _WRITER
     from dlt.common.data_writers import writers
 
