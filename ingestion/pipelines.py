@@ -21,7 +21,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ from medallion.settings import (
 )
 
 from . import files, precheck, schema_drift, sql_sources
+from .staging_parquet import staging_parquet
 
 # dlt's merge on SQLAlchemy (MySQL) builds a subquery SQLAlchemy warns about; harmless.
 warnings.filterwarnings("ignore", message="implicitly coercing SELECT object to scalar subquery")
@@ -660,8 +661,11 @@ def _run_ingester(
     from dlt.pipeline.exceptions import PipelineStepFailed
 
     ingester: Any = INGESTERS[name]
+    # into DuckDB the Parquet files between extract and load are written for one read
+    writing = staging_parquet() if check_target(target) == "duckdb" else nullcontext()
     try:
-        return ingester(settings, full_refresh, progress, target, **extra)
+        with writing:
+            return ingester(settings, full_refresh, progress, target, **extra)
     except schema_drift.SchemaDriftError as exc:
         raise IngestFailed(
             f"The {name} pipeline stopped before extracting: {exc} What was loaded before "

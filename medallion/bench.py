@@ -183,10 +183,11 @@ def _own_cpu_seconds() -> float:
 
 def _child_copy(out: Path, url: str, table: str, warehouse: Path) -> None:
     """Child: the dlt pipeline copying one archive table into a DuckDB file, as the
-    archive pipeline does (same backend, chunk size and adapters)."""
+    archive pipeline does (same backend, chunk size, adapters and staging Parquet)."""
     import dlt
 
     from ingestion import pipelines, sql_sources
+    from ingestion.staging_parquet import staging_parquet
 
     engine = sql_sources.make_engine(url)
     backend, chunk_size = pipelines._backend("archive")
@@ -202,10 +203,11 @@ def _child_copy(out: Path, url: str, table: str, warehouse: Path) -> None:
     )
     cpu_before = _own_cpu_seconds()
     started = time.perf_counter()
-    pipeline.extract(resources)
-    extracted = time.perf_counter()
-    backend = sql_sources.READ_WITH.get(table, backend)  # a table that fell back says so
-    pipeline.normalize()
+    with staging_parquet():
+        pipeline.extract(resources)
+        extracted = time.perf_counter()
+        backend = sql_sources.READ_WITH.get(table, backend)  # a table that fell back says so
+        pipeline.normalize()
     normalized = time.perf_counter()
     rows = pipeline.last_trace.last_normalize_info.row_counts.get(table, 0)
     pipeline.load().raise_on_failed_jobs()
