@@ -83,11 +83,19 @@ def register_lake() -> None:
     run the ``on-run-start`` hooks: ``dbt source freshness``, which a run checks before
     it builds (on a new metastore the sources would not exist yet). The hook of the
     build that follows in this process then registers nothing, unless a load changed the
-    list since (``MEDALLION_LAKE_REGISTERED``): Derby takes about a minute for it."""
+    list since (``MEDALLION_LAKE_REGISTERED``; Derby takes about a minute for it); the
+    build forgets it (``registered_lake_used``), so a later build in a process that
+    stays registers again: registering is also what makes Spark list a table's files
+    anew."""
     from .transform import run_dbt
 
-    run_dbt(["run-operation", "register_lake"], target="spark")
+    run_dbt(["run-operation", "register_lake", "--args", "{force: true}"], target="spark")
     os.environ[LAKE_REGISTERED_ENV] = os.environ[LAKE_TABLES_ENV]
+
+
+def registered_lake_used() -> None:
+    """Forget the registration ``register_lake`` made, once a build has used it."""
+    os.environ.pop(LAKE_REGISTERED_ENV, None)
 
 
 def check_java() -> str:

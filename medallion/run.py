@@ -182,11 +182,17 @@ def build(options: RunOptions, out: Output, publish: bool = True):
         )
     if state is not None and since is None:
         state.mark_whole_build_started()
-    outcome = run_dbt(
-        dbt_args + (["--select", *selection] if selection else []),
-        target=options.target,
-        changed_since=since,
-    )
+    try:
+        outcome = run_dbt(
+            dbt_args + (["--select", *selection] if selection else []),
+            target=options.target,
+            changed_since=since,
+        )
+    finally:
+        if options.target == "spark":
+            from .lake import registered_lake_used
+
+            registered_lake_used()
     outcome.command = " ".join(dbt_args)
     out.print(dbt_table(outcome, f", incremental: {' '.join(selection)}" if selection else ""))
     if state is not None:
