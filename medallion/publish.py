@@ -290,28 +290,32 @@ def _publish_spark() -> Publication:
                 shutil.copyfile(part, target / part.name)
             publication.rows[table] = _parquet_rows(target)
         _fsync_tree(folder)
-        locations = {table: str(folder / table) for table in sorted(tables)}
+    except OSError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise PublishFailed(
+            f"Publishing the marts on Spark failed: copying them into {folder}: {exc}; "
+            "the published marts are as they were"
+        ) from None
+    locations = {table: str(folder / table) for table in sorted(tables)}
+    arguments = {"schema": schema_prefix() + published_schema(), "built": built}
+    try:
         run_dbt(
             [
                 "run-operation",
                 "spark_publish_marts",
                 "--args",
-                json.dumps(
-                    {
-                        "schema": schema_prefix() + published_schema(),
-                        "built": built,
-                        "tables": locations,
-                    }
-                ),
+                json.dumps({**arguments, "tables": locations}),
             ],
             target="spark",
         )
-    except (OSError, BuildFailed) as exc:
-        shutil.rmtree(folder, ignore_errors=True)
+    except BuildFailed as exc:
+        # Some tables may point at the new folder already: it stays.
         reason = str(exc).strip().splitlines()  # dbt's: its command, then the failure
         raise PublishFailed(
-            f"Publishing the marts on Spark failed ({reason[-1].strip() if reason else exc!r}); "
-            "the published marts are as they were"
+            f"Publishing the marts on Spark failed ({reason[-1].strip() if reason else exc!r}): "
+            f"each table of marts reads either the new publication, {folder}, or the "
+            "previous one; publishing again (`medallion build --target spark`, which "
+            "publishes when the marts are behind) points them all at one"
         ) from None
     older = sorted(p for p in root.iterdir() if p.is_dir() and p != folder)
     for old in older[: max(0, len(older) - (SPARK_KEPT_PUBLICATIONS - 1))]:

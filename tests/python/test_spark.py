@@ -449,3 +449,42 @@ def test_readers_of_sparks_metastore_see_the_newest_publication(builds: Builds) 
     folder = published_folder(builds.spark_warehouse)
     assert rows[0]["n"] == expected
     assert f"{folder}/fct_transactions/" in rows[0]["file"]
+
+
+def _spark_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """This process's settings on a Spark warehouse folder of its own; no JVM starts."""
+    for name in ("MEDALLION_SCHEMA_PREFIX", "MEDALLION_SPARK_FILE_FORMAT", "MEDALLION_LAKE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MEDALLION_DUCKDB_PATH", str(tmp_path / "warehouse" / "medallion.duckdb"))
+    warehouse = tmp_path / "warehouse" / "spark"
+    monkeypatch.setenv("MEDALLION_SPARK_WAREHOUSE", str(warehouse))
+    return warehouse
+
+
+def test_publishing_on_spark_without_built_marts_says_so(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from medallion.publish import PublishFailed, publish
+
+    _spark_settings(monkeypatch, tmp_path)
+    with pytest.raises(PublishFailed, match="Spark has no marts in 'marts_build'.*build first"):
+        publish("spark")
+
+
+def test_a_publication_on_spark_that_cannot_copy_leaves_nothing_behind(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The copy into the publication folder fails (here its parent is a file): the
+    message says the published marts are as they were, and no folder is left."""
+    from medallion.publish import PublishFailed, publish
+
+    warehouse = _spark_settings(monkeypatch, tmp_path)
+    built = warehouse / "marts_build.db" / "fct_transactions"
+    built.mkdir(parents=True)
+    with duckdb.connect() as conn:
+        conn.execute(f"copy (select 1 as transaction_id) to '{built / 'part-0.parquet'}'")
+    (warehouse / "published_marts").write_text("not a folder")
+    with pytest.raises(PublishFailed, match="copying them into .*the published marts are as"):
+        publish("spark")
+    assert (warehouse / "published_marts").read_text() == "not a folder"
+    assert [p.name for p in built.iterdir()] == ["part-0.parquet"]
