@@ -70,7 +70,7 @@ STARTED_SIGNATURE = ""
 PROJECT_FILES = ("dbt_project.yml", "profiles.yml")
 PROJECT_FOLDERS = ("models", "macros", "seeds", "snapshots", "tests")
 PROJECT_SUFFIXES = (".sql", ".yml", ".yaml", ".csv", ".md")
-PACKAGES = ("dbt-core", "dbt-duckdb", "dbt-mysql")
+PACKAGES = ("dbt-core", "dbt-duckdb", "dbt-mysql", "dbt-spark")
 
 # Column name -> (DuckDB type, MySQL type).
 BUILD_COLUMNS = {

@@ -24,6 +24,8 @@ from typing import Any
 from .settings import RAW_SCHEMAS, ConfigError, lake_url, raw_schema
 
 LAKE_TABLES_ENV = "MEDALLION_LAKE_TABLES"
+# the list of tables this process last registered (``register_lake``)
+LAKE_REGISTERED_ENV = "MEDALLION_LAKE_REGISTERED"
 
 
 def spark_lake_url() -> str:
@@ -74,6 +76,26 @@ def lake_environment() -> None:
     """Hand the lake's tables to dbt (``MEDALLION_LAKE_TABLES``, read by the
     ``register_lake`` hook)."""
     os.environ[LAKE_TABLES_ENV] = json.dumps(lake_tables())
+
+
+def register_lake() -> None:
+    """Name the lake's tables in Spark's metastore now, for a dbt command that does not
+    run the ``on-run-start`` hooks: ``dbt source freshness``, which a run checks before
+    it builds (on a new metastore the sources would not exist yet). The hook of the
+    build that follows in this process then registers nothing, unless a load changed the
+    list since (``MEDALLION_LAKE_REGISTERED``; Derby takes about a minute for it); the
+    build forgets it (``registered_lake_used``), so a later build in a process that
+    stays registers again: registering is also what makes Spark list a table's files
+    anew."""
+    from .transform import run_dbt
+
+    run_dbt(["run-operation", "register_lake", "--args", "{force: true}"], target="spark")
+    os.environ[LAKE_REGISTERED_ENV] = os.environ[LAKE_TABLES_ENV]
+
+
+def registered_lake_used() -> None:
+    """Forget the registration ``register_lake`` made, once a build has used it."""
+    os.environ.pop(LAKE_REGISTERED_ENV, None)
 
 
 def check_java() -> str:

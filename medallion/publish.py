@@ -16,6 +16,15 @@ copy of every mart where they do:
   indexes, then ``INSERT … SELECT``) and swaps all of them in with one ``RENAME TABLE``
   statement, which MySQL and MariaDB carry out atomically; the old tables are dropped
   after. The BI account's grant is on the schema, so it holds across the swap.
+- **Spark.** dbt builds the marts in ``<prefix>marts_build`` (Parquet tables in Spark's
+  warehouse folder); publishing copies each one's Parquet files into a new publication
+  folder, ``<warehouse>/<prefix>published_marts/<time>-<id>/<table>/``, then, in one
+  pass through dbt (``spark_publish_marts``, Spark's metastore), points each table of
+  ``<prefix>marts`` at its new folder (``alter table … set location``; dropped and
+  created again when its columns changed). Each table changes at once, but not all of
+  them together: a reader that reads two marts during that pass (well under a second
+  per table) may see one new and one old. The previous publication's folder is kept
+  for the readers still reading it; older ones are deleted.
 
 A run that stops before publishing (a structural failure, a failing test, a broken gold
 rule) leaves the published marts exactly as they were. Each publication is recorded in
@@ -85,6 +94,8 @@ def publish(target: str) -> Publication:
     started = time.perf_counter()
     if check_target(target) == "mysql":
         publication = _publish_mysql(MySQLWarehouse.from_environment())
+    elif target == "spark":
+        publication = _publish_spark()
     else:
         publication = _publish_duckdb()
     publication.seconds = time.perf_counter() - started
@@ -236,6 +247,96 @@ def _mysql_tables(cursor, schema: str) -> list[str]:
     return [row[0] for row in cursor.fetchall()]
 
 
+# --- Spark --------------------------------------------------------------------------------
+
+SPARK_PUBLICATIONS = "published_marts"
+SPARK_KEPT_PUBLICATIONS = 2  # the new one, and the previous one for its last readers
+
+
+def spark_publications_root() -> Path:
+    """The folder of the Spark target's publication folders (a local warehouse: checked
+    by ``spark_control.check``)."""
+    from .settings import spark_warehouse
+    from .spark_control import check
+
+    check("Publishing the marts on Spark")
+    return Path(spark_warehouse()) / f"{schema_prefix()}{SPARK_PUBLICATIONS}"
+
+
+def _publish_spark() -> Publication:
+    import datetime as dt
+    import json
+    import shutil
+
+    from .spark_control import built_folders
+    from .transform import BuildFailed, run_dbt
+
+    root = spark_publications_root()
+    built = schema_prefix() + built_schema("marts", "spark")
+    tables = {
+        table: folder for (schema, table), folder in built_folders().items() if schema == built
+    }
+    if not tables:
+        raise PublishFailed(f"Spark has no marts in {built!r}: nothing to publish (build first)")
+    publication = Publication(target="spark", location="")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+    folder = root / f"{stamp}-{publication.publication_id[:8]}"
+    publication.location = str(folder)
+    try:
+        for table, source in sorted(tables.items()):
+            target = folder / table
+            target.mkdir(parents=True)
+            for part in sorted(source.glob("*.parquet")):
+                shutil.copyfile(part, target / part.name)
+            publication.rows[table] = _parquet_rows(target)
+        _fsync_tree(folder)
+    except OSError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise PublishFailed(
+            f"Publishing the marts on Spark failed: copying them into {folder}: {exc}; "
+            "the published marts are as they were"
+        ) from None
+    locations = {table: str(folder / table) for table in sorted(tables)}
+    arguments = {"schema": schema_prefix() + published_schema(), "built": built}
+    try:
+        run_dbt(
+            [
+                "run-operation",
+                "spark_publish_marts",
+                "--args",
+                json.dumps({**arguments, "tables": locations}),
+            ],
+            target="spark",
+        )
+    except BuildFailed as exc:
+        # Some tables may point at the new folder already: it stays.
+        reason = str(exc).strip().splitlines()  # dbt's: its command, then the failure
+        raise PublishFailed(
+            f"Publishing the marts on Spark failed ({reason[-1].strip() if reason else exc!r}): "
+            f"each table of marts reads either the new publication, {folder}, or the "
+            "previous one; publishing again (`medallion build --target spark`, which "
+            "publishes when the marts are behind) points them all at one"
+        ) from None
+    older = sorted(p for p in root.iterdir() if p.is_dir() and p != folder)
+    for old in older[: max(0, len(older) - (SPARK_KEPT_PUBLICATIONS - 1))]:
+        shutil.rmtree(old, ignore_errors=True)
+    return publication
+
+
+def _parquet_rows(folder: Path) -> int:
+    import duckdb
+
+    with duckdb.connect() as conn:
+        files = str(folder / "*.parquet").replace("'", "''")
+        return conn.execute(f"select count(*) from read_parquet('{files}')").fetchone()[0]
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in sorted(folder.rglob("*"), reverse=True):
+        _fsync(path)
+    _fsync(folder)
+
+
 # --- the record ---------------------------------------------------------------------------
 
 
@@ -272,6 +373,8 @@ def is_behind(target: str, last_built_at) -> bool:
         return True
     last = last_publication(target)
     if last is None:
+        return True
+    if target == "spark" and not Path(last["location"]).is_dir():
         return True
     return last_built_at is not None and last["published_at"] < last_built_at
 

@@ -41,6 +41,7 @@ from .settings import (
     ConfigError,
     MySQLWarehouse,
     built_schema,
+    describe_warehouse,
     schema_prefix,
     warehouse_path,
 )
@@ -203,10 +204,22 @@ class Warehouse:
     def describe(self) -> str:
         if self.target == "mysql":
             return MySQLWarehouse.from_environment().describe()
+        if self.target == "spark":
+            return describe_warehouse("spark")
         return str(warehouse_path())
 
     def open(self) -> None:
-        if self.target == "duckdb":
+        if self.target == "spark":
+            # Spark's tables and the lake, read as Parquet by DuckDB (``spark_control``)
+            import duckdb
+
+            from .spark_control import connect
+
+            try:
+                self._conn = connect()
+            except duckdb.Error as exc:
+                raise QualityFailed(f"Cannot open Spark's control file: {exc}") from None
+        elif self.target == "duckdb":
             import duckdb
 
             path = warehouse_path()
@@ -239,7 +252,9 @@ class Warehouse:
                     f"(MEDALLION_MYSQL_*): {reason}"
                 ) from None
         else:
-            raise ConfigError(f"Unknown warehouse target {self.target!r}: use duckdb or mysql")
+            raise ConfigError(
+                f"Unknown warehouse target {self.target!r}: use duckdb, mysql or spark"
+            )
 
     def close(self) -> None:
         if self._conn is not None:
@@ -560,11 +575,14 @@ def _record(outcome: DatasetOutcome, suite: str, results: list[Any], columns: se
 def data_docs_dir(target: str) -> Path:
     """Where the Data Docs site of a warehouse is written: beside the DuckDB file, in
     ``data_docs/`` (``data_docs-<prefix>`` with a schema prefix); for MySQL, in
-    ``data_docs-mysql-<host>-<port>[-<prefix>]`` beside where the DuckDB file would be."""
+    ``data_docs-mysql-<host>-<port>[-<prefix>]`` beside where the DuckDB file would be;
+    for Spark in ``data_docs-spark[-<prefix>]`` there."""
     prefix = schema_name("")
     if target == "mysql":
         server = MySQLWarehouse.from_environment()
         name = f"data_docs-mysql-{server.host}-{server.port}" + (f"-{prefix}" if prefix else "")
+    elif target == "spark":
+        name = "data_docs-spark" + (f"-{prefix}" if prefix else "")
     else:
         name = "data_docs" + (f"-{prefix}" if prefix else "")
     return warehouse_path().parent / re.sub(r"[^A-Za-z0-9_.-]", "_", name)

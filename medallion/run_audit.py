@@ -113,8 +113,9 @@ def utc_now() -> dt.datetime:
 
 class AuditWarehouse:
     """Read-write access to one target's warehouse for the checks and the audit: the
-    DuckDB file, or the MySQL server (``MEDALLION_MYSQL_*``). SQL is written with ``?``
-    placeholders; identifiers go through ``relation``."""
+    DuckDB file, the MySQL server (``MEDALLION_MYSQL_*``), or for Spark the control file
+    that reads Spark's tables and the lake (``spark_control``, DuckDB's SQL). SQL is
+    written with ``?`` placeholders; identifiers go through ``relation``."""
 
     def __init__(self, target: str) -> None:
         self.target = check_target(target)
@@ -126,10 +127,25 @@ class AuditWarehouse:
         return self.target == "mysql"
 
     def exists(self) -> bool:
-        """Whether there is a warehouse at all (a DuckDB file; a MySQL server always)."""
+        """Whether there is a warehouse at all (a DuckDB file, Spark's control file; a
+        MySQL server always)."""
+        if self.target == "spark":
+            from .spark_control import control_path
+
+            return control_path().exists()
         return self.is_mysql or warehouse_path().exists()
 
     def open(self, read_only: bool = False) -> None:
+        if self.target == "spark":  # read-write: its views are made again on opening
+            import duckdb
+
+            from .spark_control import connect
+
+            try:
+                self._conn = connect()
+            except duckdb.Error as exc:
+                raise AuditError(f"Cannot open Spark's control file: {exc}") from None
+            return
         if self.is_mysql:
             import pymysql
 
@@ -320,6 +336,10 @@ def check_freshness(target: str) -> list[Freshness]:
     ]
     if not selectors:
         return []
+    if target == "spark":  # the sources are the lake's tables, named in Spark by a hook
+        from .lake import register_lake
+
+        register_lake()
     outcome = run_dbt(["source", "freshness", "--select", *selectors], target, False)
     if not outcome.success and not outcome.results:  # dbt itself failed (e.g. parsing)
         from .transform import BuildFailed
@@ -1126,7 +1146,7 @@ def print_status(target: str, limit: int, console: Any) -> bool:
     if not runs:
         console.print(
             f"No run recorded yet in {describe_warehouse(target)}: `medallion run"
-            + (" --target mysql" if target == "mysql" else "")
+            + ("" if target == "duckdb" else f" --target {target}")
             + "` records one."
         )
         return False

@@ -154,37 +154,33 @@ def export_marts(target: str, out_dir: Path) -> dict[str, int]:
 
 
 def _export_spark(out_dir: Path) -> dict[str, int]:
-    """The marts Spark built (there is no separate publication on Spark yet: see
-    docs/spark.md), read from their Parquet files in Spark's warehouse folder
-    (``<schema>.db/<table>/``) with DuckDB, so no JVM starts. A local warehouse only."""
+    """The marts of the newest publication on Spark (``publish``: one folder of Parquet
+    files per mart, which the tables of ``marts`` point at), read with DuckDB, so no
+    JVM starts. A local warehouse only."""
     import duckdb
 
-    from .settings import schema_prefix, spark_warehouse
+    from .publish import last_publication
+    from .spark_control import check, naive_utc_select
 
-    warehouse = spark_warehouse()
-    if "://" in warehouse:
-        raise ConfigError(
-            f"medallion export reads a local Spark warehouse; {warehouse} is remote "
-            "(MEDALLION_SPARK_WAREHOUSE): export from the cluster instead."
-        )
-    marts = Path(warehouse) / f"{schema_prefix()}marts.db"
-    folders = sorted(p for p in marts.glob("*") if p.is_dir() and any(p.glob("*.parquet")))
+    check("medallion export --target spark")
+    published = last_publication("spark")
+    root = Path(published["location"]) if published else None
+    folders = (
+        sorted(p for p in root.glob("*") if p.is_dir() and any(p.glob("*.parquet"))) if root else []
+    )
     if not folders:
-        raise ConfigError(f"No marts in {marts}: build on Spark first.")
+        raise ConfigError(
+            "No published marts on Spark"
+            + (f" in {root}" if root else "")
+            + ": run `medallion run --target spark` first."
+        )
     written: dict[str, int] = {}
     with duckdb.connect() as conn:
         conn.execute("set timezone = 'UTC'")
         for folder in folders:
             source = f"read_parquet('{folder}/*.parquet')"
-            # Spark's timestamps are instants; as on the other targets, naive UTC
-            columns = [
-                f'cast("{name}" as timestamp) as "{name}"'
-                if kind == "TIMESTAMP WITH TIME ZONE"
-                else f'"{name}"'
-                for name, kind, *_ in conn.execute(f"describe select * from {source}").fetchall()
-            ]
             conn.execute(
-                f"copy (select {', '.join(columns)} from {source})"
+                f"copy ({naive_utc_select(conn, source)})"
                 f" to '{out_dir / (folder.name + '.parquet')}' (format parquet, compression zstd)"
             )
             written[folder.name] = conn.execute(f"select count(*) from {source}").fetchone()[0]

@@ -116,11 +116,12 @@ def schema_prefix() -> str:
 
 
 def built_schema(name: str, target: str) -> str:
-    """The schema (without the prefix) dbt builds one folder's models in. On MySQL the
-    marts are built apart, in ``marts_build``, and published into ``marts`` for readers
-    (``publish``); on DuckDB the published marts are a file of their own, so the build's
-    schema keeps its name."""
-    return "marts_build" if name == "marts" and check_target(target) == "mysql" else name
+    """The schema (without the prefix) dbt builds one folder's models in. On MySQL and
+    Spark the marts are built apart, in ``marts_build``, and published into ``marts``
+    for readers (``publish``); on DuckDB the published marts are a file of their own, so
+    the build's schema keeps its name."""
+    apart = check_target(target) in ("mysql", "spark")
+    return "marts_build" if name == "marts" and apart else name
 
 
 def raw_schema(source: str) -> str:
@@ -179,17 +180,6 @@ def check_target(target: str) -> str:
     if target not in TARGETS:
         raise ConfigError(f"Unknown warehouse target {target!r}: use one of {', '.join(TARGETS)}")
     return target
-
-
-def refuse_on_spark(target: str, what: str) -> None:
-    """The steps that read the warehouse through DuckDB or MySQL connections (the build
-    signature, the run audit, the checks, publishing) do not run on Spark yet: say so
-    in one line instead of failing inside a driver (docs/spark.md)."""
-    if check_target(target) == "spark":
-        raise ConfigError(
-            f"{what} does not run on Spark yet: on Spark use `medallion ingest`, `medallion "
-            "build --select ...` and `medallion export` (docs/spark.md)"
-        )
 
 
 def describe_warehouse(target: str) -> str:

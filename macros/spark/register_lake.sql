@@ -8,12 +8,19 @@
     dlt loads with `merge` (which on plain Parquet appends) is `<table>__lake`, and the
     source is a view keeping each key's newest row, as dlt's merge does elsewhere.
     dbt read the relations before this hook ran: each one is added to its cache, so
-    `relation_columns` finds it. Nothing on the other targets. -#}
-{% macro register_lake() -%}
+    `relation_columns` finds it. When `medallion` registered the same list in this
+    process just before (`MEDALLION_LAKE_REGISTERED`: `dbt run-operation register_lake
+    --args '{force: true}'` before `dbt source freshness`, which runs no hook), the
+    hook does nothing. Nothing on the other targets. -#}
+{% macro register_lake(force=false) -%}
     {%- if target.type != "spark" or not execute -%}
         {{ return("") }}
     {%- endif -%}
-    {%- set tables = fromjson(env_var("MEDALLION_LAKE_TABLES", "[]")) -%}
+    {%- set listed = env_var("MEDALLION_LAKE_TABLES", "[]") -%}
+    {%- if not force and listed == env_var("MEDALLION_LAKE_REGISTERED", "") -%}
+        {{ return("") }}
+    {%- endif -%}
+    {%- set tables = fromjson(listed) -%}
     {%- for schema in tables | map(attribute="schema") | unique -%}
         {%- do run_query("create database if not exists " ~ schema) -%}
     {%- endfor -%}

@@ -1324,3 +1324,36 @@ def test_a_malformed_mysql_setting_is_named(tmp_path: Path, setting: str, url: s
     assert setting in result.stdout, output
     assert "Traceback" not in output
     assert "Sup3rS3cret" not in output
+
+
+# --- into the Spark target's lake --------------------------------------------------------
+
+
+def test_mysql_sources_into_the_lake_read_as_they_were_by_sparks_control_file(
+    sources: Sources,
+) -> None:
+    """``medallion ingest --target spark``: the same tables as Parquet in the lake (dlt's
+    filesystem destination), read through the views of Spark's control file
+    (``medallion.spark_control``, the raw layer its checks and build signature read),
+    hold every value as it was in MySQL. No JVM: the lake is read by DuckDB."""
+    import subprocess
+    import sys
+
+    result = run_cli(["ingest", "--target", "spark"], sources.env)
+    counts = summary_counts(result.stdout)
+    opened = subprocess.run(
+        [sys.executable, "-c", "from medallion.spark_control import connect; connect().close()"],
+        env=sources.env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert opened.returncode == 0, opened.stderr[-3000:]
+    control = sources.warehouse.parent / "spark" / "medallion_control.duckdb"
+    for database, schema in [(sources.archive, "raw_archive"), (sources.live, "raw_live")]:
+        for table in TABLES:
+            expected = mysql_checksum(database, table).rows
+            assert counts[f"{schema}.{table}"] == (expected, expected), result.stdout
+            assert_same_content(database, control, schema, table)
+        assert_same_json(database, control, schema)

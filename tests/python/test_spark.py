@@ -2,22 +2,28 @@
 (dbt-spark, session mode, Parquet tables over a Parquet lake dlt writes) as on DuckDB.
 
 The demo sources are generated once. DuckDB gets `medallion ingest` and `medallion
-build`; Spark gets `medallion ingest --target spark` (dlt's filesystem destination,
-Parquet files in the lake) and `medallion build --target spark` of the seeds, models
-and snapshots (one JVM start; the dbt tests on Spark are a separate, longer run:
-docs/spark.md). Spark's tables are Parquet files in its warehouse folder, read here
-with DuckDB, so no second JVM starts. Every mart, quarantine and restricted table must
+build`; Spark gets `medallion run --target spark`: the lake (dlt's filesystem
+destination), source freshness, the raw expectations, every seed, model, snapshot and
+dbt test, the gold expectations, publishing, and the run audit in Spark's control file
+(one JVM start). Spark's tables and the published marts are Parquet files, read here
+with DuckDB, so no second JVM starts but once, at the end, to read the published marts
+through Spark's metastore. Every published mart, quarantine and restricted table must
 hold the same columns and the same rows on both.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
+import re
 import sqlite3
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -27,13 +33,11 @@ from pipeline_helpers import change_one_live_sale, pipeline_env, run_cli
 from test_mysql_warehouse import Table, duckdb_schema, sorted_rows
 
 from medallion.demo import generate_demo
+from medallion.settings import PROJECT_DIR
 
 # schemas dbt writes whole on every build; the audit's tables hold run-specific rows
 COMPARED_SCHEMAS = ("marts", "quarantine", "restricted")
 # the dlt load a row came from, and an incremental build's watermark: per run
-# what Spark builds: everything but the dbt tests (DBT_INDIRECT_SELECTION=empty: not
-# even those of the selected nodes; they all passed by hand, docs/spark.md)
-BUILT = ["resource_type:seed", "resource_type:model", "resource_type:snapshot"]
 
 
 @dataclass
@@ -51,9 +55,7 @@ def _duckdb_side(env: dict[str, str]) -> None:
 
 
 def _spark_side(env: dict[str, str]) -> str:
-    ingest = run_cli(["ingest", "--target", "spark"], env).stdout
-    build = run_cli(["build", "--target", "spark", "--select", *BUILT], env, timeout=900)
-    return ingest + build.stdout
+    return run_cli(["run", "--target", "spark"], env, timeout=1500).stdout
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +65,6 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
     sources = (demo.archive_url, demo.live_url, demo.landing_dir)
     duckdb_env = pipeline_env(tmp / "duckdb", *sources)
     spark_env = pipeline_env(tmp / "spark", *sources)
-    spark_env["DBT_INDIRECT_SELECTION"] = "empty"
     with ThreadPoolExecutor(max_workers=2) as pool:
         on_duckdb = pool.submit(_duckdb_side, duckdb_env)
         on_spark = pool.submit(_spark_side, spark_env)
@@ -78,13 +79,24 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
     )
 
 
+def published_folder(warehouse: Path) -> Path:
+    """The folder of the newest publication on Spark, as the control file records it."""
+    with duckdb.connect(str(warehouse / "medallion_control.duckdb"), read_only=True) as conn:
+        (location,) = conn.execute(
+            "select location from audit.publications order by published_at desc limit 1"
+        ).fetchone()
+    return Path(location)
+
+
 def spark_schema(warehouse: Path, schema: str) -> dict[str, Table]:
     """Spark's tables of one schema, read from their Parquet files (Hive's layout:
-    ``<warehouse>/<schema>.db/<table>/``), in UTC."""
+    ``<warehouse>/<schema>.db/<table>/``; the marts readers see: the newest
+    publication's folder), in UTC."""
     tables = {}
+    root = published_folder(warehouse) if schema == "marts" else warehouse / f"{schema}.db"
     with duckdb.connect() as conn:
         conn.execute("set timezone = 'UTC'")
-        for folder in sorted((warehouse / f"{schema}.db").iterdir()):
+        for folder in sorted(root.iterdir()):
             files = list(folder.glob("*.parquet"))
             assert files, f"Spark's table {schema}.{folder.name} has no Parquet file"
             result = conn.execute(f"select * from read_parquet('{folder}/*.parquet')")
@@ -117,6 +129,48 @@ def test_every_table_is_identical_on_spark_and_duckdb(builds: Builds, schema: st
         assert on_spark[table] == on_duckdb[table], f"{schema}.{table}: " + first_difference(
             on_duckdb[table], on_spark[table]
         )
+
+
+@pytest.mark.slow
+def test_the_run_on_spark_passes_every_dbt_test_and_check_and_publishes(builds: Builds) -> None:
+    output = " ".join(builds.spark_output.split())
+    counts = {
+        (kind, status): int(n)
+        for kind, status, n in re.findall(r"│ (\w+) │ ([\w ]+?) │ (\d+) │", output)
+    }
+    assert counts.get(("test", "pass"), 0) >= 200, counts
+    assert counts.get(("model", "success"), 0) >= 40, counts
+    assert not [key for key in counts if key[1] in ("fail", "error", "skipped", "warn")], counts
+    assert "Data quality raw: 169 of 169 checks passed" in output
+    assert re.search(r"Data quality gold: (\d+) of \1 checks passed", output), output[-3000:]
+    published = re.search(r"Published (\d+) marts \(([\d,]+) rows\) to (\S+) in", output)
+    assert published, output[-3000:]
+    folder = published_folder(builds.spark_warehouse)
+    assert published.group(3) == str(folder)
+    with duckdb.connect(builds.duckdb_env["MEDALLION_DUCKDB_PATH"], read_only=True) as conn:
+        marts = conn.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts'"
+        ).fetchall()
+        duckdb_rows = sum(
+            conn.execute(f'select count(*) from marts."{name}"').fetchone()[0] for (name,) in marts
+        )
+    assert int(published.group(1)) == len(marts)
+    assert int(published.group(2).replace(",", "")) == duckdb_rows
+    assert re.search(r"Run \w+ recorded \(ok\)", output)
+
+
+@pytest.mark.slow
+def test_status_and_validate_read_the_run_on_spark(builds: Builds) -> None:
+    status = " ".join(run_cli(["status", "--target", "spark"], builds.spark_env).stdout.split())
+    assert "medallion run --target spark" in status
+    assert " ok " in status
+    assert f"in {published_folder(builds.spark_warehouse)}" in status
+    validate = run_cli(
+        ["validate", "--target", "spark", "--layer", "gold"], builds.spark_env
+    ).stdout
+    validate = " ".join(validate.split())
+    assert re.search(r"Data quality gold: (\d+) of \1 checks passed", validate), validate
+    assert "data_docs-spark" in validate
 
 
 @pytest.mark.slow
@@ -181,28 +235,35 @@ def test_export_from_spark_writes_the_same_marts_as_from_duckdb(
 def test_export_from_spark_without_a_build_says_to_build_first(tmp_path: Path) -> None:
     env = pipeline_env(tmp_path, "sqlite:///none", "sqlite:///none", tmp_path)
     result = run_cli(["export", "--target", "spark", "--out", str(tmp_path / "out")], env, 2)
-    assert "No marts in" in result.stdout + result.stderr
-    assert "build on Spark first" in result.stdout + result.stderr
+    output = " ".join((result.stdout + result.stderr).split())
+    assert "No published marts on Spark: run `medallion run --target spark` first" in output
 
 
 @pytest.mark.parametrize(
-    ("args", "what"),
+    ("args", "setting", "what"),
     [
-        (["run", "--target", "spark"], "medallion run does not run on Spark yet"),
-        (["build", "--target", "spark"], "A whole build (without --select) does not run"),
-        (["status", "--target", "spark"], "medallion status does not run on Spark yet"),
-        (["validate", "--target", "spark"], "medallion validate does not run on Spark yet"),
+        (["run"], {"MEDALLION_SPARK_FILE_FORMAT": "delta"}, "medallion run --target spark"),
+        (["build"], {"MEDALLION_SPARK_FILE_FORMAT": "delta"}, "A whole build on Spark"),
+        (["status"], {"MEDALLION_LAKE_URL": "s3://bucket/lake"}, "medallion status"),
+        (["validate"], {"MEDALLION_SPARK_WAREHOUSE": "gs://b/spark"}, "medallion validate"),
+        (["export", "--out", "x"], {"MEDALLION_LAKE_URL": "s3://b/l"}, "medallion export"),
     ],
 )
-def test_the_steps_not_yet_on_spark_say_so_in_one_line(
-    tmp_path: Path, args: list[str], what: str
+def test_what_the_control_file_cannot_read_is_refused_in_one_line(
+    tmp_path: Path, args: list[str], setting: dict[str, str], what: str
 ) -> None:
-    env = pipeline_env(tmp_path, "sqlite:///none", "sqlite:///none", tmp_path)
-    result = run_cli(args, env, 2)
+    """Delta tables, or a lake or warehouse in the cloud: DuckDB reads neither here, so
+    the steps that need the control file refuse before ingesting or starting Java."""
+    env = {**pipeline_env(tmp_path, "sqlite:///none", "sqlite:///none", tmp_path), **setting}
+    result = run_cli([*args, "--target", "spark"], env, 2)
     output = " ".join((result.stdout + result.stderr).split())
+    name, value = next(iter(setting.items()))
     assert what in output
+    assert (f"{name}={value}" if name.endswith("FORMAT") else f"{name} is {value}") in output
     assert "docs/spark.md" in output
     assert "Traceback" not in output
+    for written in ("lake", "spark", "medallion.duckdb"):  # nothing ingested nor built
+        assert not (tmp_path / "warehouse" / written).exists(), written
 
 
 def _closed_by(table: Table, started: dt.datetime) -> Table:
@@ -259,11 +320,21 @@ def test_after_live_updates_an_insert_and_hard_deletes_spark_matches_duckdb_agai
             list(inserted.values()),
         )
     started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    first_publication = published_folder(builds.spark_warehouse)
     with ThreadPoolExecutor(max_workers=2) as pool:
         on_duckdb = pool.submit(_duckdb_side, builds.duckdb_env)
         on_spark = pool.submit(_spark_side, builds.spark_env)
         on_duckdb.result()
-        on_spark.result()
+        output = " ".join(on_spark.result().split())
+    # only live rows changed: incremental on DuckDB, whole on Spark (docs/spark.md)
+    assert "Whole build: incremental builds are not used on Spark yet" in output
+    assert re.search(r"Run \w+ recorded \(ok\)", output)
+    publication = published_folder(builds.spark_warehouse)
+    assert publication != first_publication
+    # the new publication and the previous one, for its last readers
+    assert sorted(p.name for p in publication.parent.iterdir()) == sorted(
+        [first_publication.name, publication.name]
+    )
     for schema in COMPARED_SCHEMAS:
         on_duckdb = duckdb_schema(builds.duckdb_env, schema)
         on_spark = spark_schema(builds.spark_warehouse, schema)
@@ -284,3 +355,101 @@ def test_after_live_updates_an_insert_and_hard_deletes_spark_matches_duckdb_agai
     columns, rows = marts["dim_customer"]
     versions = [row for row in rows if row[columns.index("customer_id")] == customer]
     assert versions and not any(row[columns.index("is_current")] for row in versions)
+
+
+def spark_reads(env: dict[str, str], sql: str) -> list[dict[str, Any]]:
+    """Rows of ``sql`` as a reader of Spark's metastore gets them (``dbt show`` on the
+    Spark target: a JVM of its own, after the runs ended)."""
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            "--log-format",
+            "json",
+            "show",
+            "--inline",
+            sql,
+            "--target",
+            "spark",
+            "--output",
+            "json",
+            "--project-dir",
+            str(PROJECT_DIR),
+            "--profiles-dir",
+            str(PROJECT_DIR),
+        ],
+        env={
+            **env,
+            "MEDALLION_TARGET": "spark",
+            "MEDALLION_SPARK_WAREHOUSE": str(Path(env["MEDALLION_DUCKDB_PATH"]).parent / "spark"),
+        },
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    for line in result.stdout.splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        preview = event.get("data", {}).get("preview")
+        if preview is not None:
+            return json.loads(preview)
+    raise AssertionError(f"dbt show printed no rows: {result.stdout[-3000:]}")
+
+
+@pytest.mark.slow
+def test_readers_of_sparks_metastore_see_the_newest_publication(builds: Builds) -> None:
+    """After the module's runs: the tables of ``marts`` point at the newest publication's
+    folders and hold the rows DuckDB's published marts hold."""
+    with duckdb.connect(builds.duckdb_env["MEDALLION_DUCKDB_PATH"], read_only=True) as conn:
+        expected = conn.execute('select count(*) from marts."fct_transactions"').fetchone()[0]
+    rows = spark_reads(
+        builds.spark_env,
+        "select count(*) as n, max(file) as file"
+        " from (select input_file_name() as file from marts.fct_transactions) as read",
+    )
+    folder = published_folder(builds.spark_warehouse)
+    assert rows[0]["n"] == expected
+    assert f"{folder}/fct_transactions/" in rows[0]["file"]
+
+
+def _spark_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """This process's settings on a Spark warehouse folder of its own; no JVM starts."""
+    for name in ("MEDALLION_SCHEMA_PREFIX", "MEDALLION_SPARK_FILE_FORMAT", "MEDALLION_LAKE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MEDALLION_DUCKDB_PATH", str(tmp_path / "warehouse" / "medallion.duckdb"))
+    warehouse = tmp_path / "warehouse" / "spark"
+    monkeypatch.setenv("MEDALLION_SPARK_WAREHOUSE", str(warehouse))
+    return warehouse
+
+
+def test_publishing_on_spark_without_built_marts_says_so(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from medallion.publish import PublishFailed, publish
+
+    _spark_settings(monkeypatch, tmp_path)
+    with pytest.raises(PublishFailed, match="Spark has no marts in 'marts_build'.*build first"):
+        publish("spark")
+
+
+def test_a_publication_on_spark_that_cannot_copy_leaves_nothing_behind(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The copy into the publication folder fails (here its parent is a file): the
+    message says the published marts are as they were, and no folder is left."""
+    from medallion.publish import PublishFailed, publish
+
+    warehouse = _spark_settings(monkeypatch, tmp_path)
+    built = warehouse / "marts_build.db" / "fct_transactions"
+    built.mkdir(parents=True)
+    with duckdb.connect() as conn:
+        conn.execute(f"copy (select 1 as transaction_id) to '{built / 'part-0.parquet'}'")
+    (warehouse / "published_marts").write_text("not a folder")
+    with pytest.raises(PublishFailed, match="copying them into .*the published marts are as"):
+        publish("spark")
+    assert (warehouse / "published_marts").read_text() == "not a folder"
+    assert [p.name for p in built.iterdir()] == ["part-0.parquet"]
