@@ -471,20 +471,118 @@ def test_publishing_on_spark_without_built_marts_says_so(
         publish("spark")
 
 
+def _built_marts(warehouse: Path, *tables: str) -> None:
+    """Marts as dbt leaves them in Spark's warehouse folder: one Parquet file each."""
+    for number, table in enumerate(tables, start=1):
+        built = warehouse / "marts_build.db" / table
+        built.mkdir(parents=True)
+        with duckdb.connect() as conn:
+            conn.execute(
+                f"copy (select range as id from range({number})) to '{built / 'part-0.parquet'}'"
+            )
+
+
 def test_a_publication_on_spark_that_cannot_copy_leaves_nothing_behind(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """The copy into the publication folder fails (here its parent is a file): the
-    message says the published marts are as they were, and no folder is left."""
+    """The copy fails after the first mart is in the new folder: the message says the
+    published marts are as they were, and the folder, half filled, is gone."""
+    import shutil
+
     from medallion.publish import PublishFailed, publish
 
     warehouse = _spark_settings(monkeypatch, tmp_path)
-    built = warehouse / "marts_build.db" / "fct_transactions"
-    built.mkdir(parents=True)
-    with duckdb.connect() as conn:
-        conn.execute(f"copy (select 1 as transaction_id) to '{built / 'part-0.parquet'}'")
-    (warehouse / "published_marts").write_text("not a folder")
-    with pytest.raises(PublishFailed, match="copying them into .*the published marts are as"):
+    _built_marts(warehouse, "dim_customers", "fct_transactions")
+    copied: list[str] = []
+    copy = shutil.copyfile
+
+    def copy_then_fail(source: Path, target: Path, **kwargs: Any) -> Any:
+        if copied:
+            raise OSError(28, "No space left on device")
+        copied.append(Path(source).parent.name)
+        return copy(source, target, **kwargs)
+
+    monkeypatch.setattr(shutil, "copyfile", copy_then_fail)
+    with pytest.raises(PublishFailed, match="copying them into .*No space left.*as they were"):
         publish("spark")
-    assert (warehouse / "published_marts").read_text() == "not a folder"
-    assert [p.name for p in built.iterdir()] == ["part-0.parquet"]
+    assert copied == ["dim_customers"]  # the first mart was copied, the second failed
+    assert list((warehouse / "published_marts").iterdir()) == []
+
+
+def test_after_a_failed_metastore_pass_the_recorded_publication_is_kept(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """P1 is published and recorded; P2's metastore pass fails (its folder stays, not
+    recorded); P3 succeeds: P1, what readers read until P3, is kept, and so is P2
+    (tables pointed at it). P4 then deletes both, keeping P3 and itself. The
+    metastore pass (dbt's run-operation) is replaced here, so no JVM starts."""
+    import medallion.transform as transform
+    from medallion.publish import PublishFailed, last_publication, publish
+
+    warehouse = _spark_settings(monkeypatch, tmp_path)
+    _built_marts(warehouse, "dim_customers", "fct_transactions")
+    passes: list[dict[str, Any]] = []
+    failing = {"now": False}
+
+    def metastore_pass(args: list[str], target: str, *rest: Any, **kwargs: Any) -> None:
+        assert args[:2] == ["run-operation", "spark_publish_marts"] and target == "spark"
+        passes.append(json.loads(args[3]))
+        if failing["now"]:
+            raise transform.BuildFailed("dbt run-operation\nRuntime Error: metastore gone")
+
+    monkeypatch.setattr(transform, "run_dbt", metastore_pass)
+    first = publish("spark")
+    failing["now"] = True
+    with pytest.raises(PublishFailed, match="metastore gone.*may be missing.*publishing again"):
+        publish("spark")
+    second = Path(passes[-1]["tables"]["fct_transactions"]).parent
+    failing["now"] = False
+    third = publish("spark")
+    root = warehouse / "published_marts"
+    assert passes[-1]["publications"] == str(root)
+    assert last_publication("spark")["location"] == third.location
+    assert sorted(p.name for p in root.iterdir()) == sorted(
+        Path(p).name for p in (first.location, second, third.location)
+    )
+    assert [p.name for p in (Path(first.location) / "fct_transactions").iterdir()] == [
+        "part-0.parquet"
+    ]
+    fourth = publish("spark")
+    assert sorted(p.name for p in root.iterdir()) == sorted(
+        Path(p).name for p in (third.location, fourth.location)
+    )
+    assert fourth.rows == {"dim_customers": 1, "fct_transactions": 2}
+
+
+def test_the_control_file_keeps_each_keys_row_of_the_newest_load(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A table dlt merges is appended on Parquet: two files hold key 1, from two loads.
+    The control file's view keeps the row of the greater ``_dlt_load_id`` (the newer
+    load), whichever file is listed first."""
+    import medallion.lake as lake
+    from medallion.spark_control import connect
+
+    _spark_settings(monkeypatch, tmp_path)
+    folder = tmp_path / "lake" / "raw_live" / "customers"
+    folder.mkdir(parents=True)
+    monkeypatch.setenv("MEDALLION_LAKE_URL", str(tmp_path / "lake"))
+    loads = {  # file name -> (load id, rows); the newer load in the file listed first
+        "a.parquet": ("1733572000.2", [(1, "new"), (3, "only-new")]),
+        "b.parquet": ("1733571000.1", [(1, "old"), (2, "only-old")]),
+    }
+    with duckdb.connect() as conn:
+        for name, (load, rows) in loads.items():
+            values = ", ".join(f"({key}, '{text}', '{load}')" for key, text in rows)
+            conn.execute(
+                f"copy (select * from (values {values}) as t(id, name, _dlt_load_id)) "
+                f"to '{folder / name}'"
+            )
+    entry = {"schema": "raw_live", "table": "customers", "location": "", "keys": ["id"]}
+    monkeypatch.setattr(lake, "lake_tables", lambda: [entry])
+    conn = connect()
+    try:
+        rows = conn.execute("select id, name from raw_live.customers order by id").fetchall()
+    finally:
+        conn.close()
+    assert rows == [(1, "new"), (2, "only-old"), (3, "only-new")]
