@@ -586,3 +586,98 @@ def test_the_control_file_keeps_each_keys_row_of_the_newest_load(
     finally:
         conn.close()
     assert rows == [(1, "new"), (2, "only-old"), (3, "only-new")]
+
+
+# One process, one JVM: Spark's session set up as the profile's (dbt-spark then reuses
+# it), the metastore prepared, the real publishing pass run through dbt, the result read.
+_PUBLISH_PASS_SCRIPT = """
+import json, os, sys
+from pyspark.sql import SparkSession
+from medallion.transform import run_dbt
+
+warehouse, root = os.environ["MEDALLION_SPARK_WAREHOUSE"], sys.argv[1]
+spark = (
+    SparkSession.builder.master("local[1]")
+    .config("spark.sql.warehouse.dir", warehouse)
+    .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={warehouse}")
+    .config("spark.sql.catalogImplementation", "hive")
+    .enableHiveSupport()
+    .getOrCreate()
+)
+for statement in (
+    "create database marts_build",
+    "create database marts",
+    "create table marts_build.fct_sales (id bigint, name string) using parquet",
+    "create table marts_build.dim_old (id bigint) using parquet",
+    f"create table marts.fct_sales using parquet location '{root}/P1/fct_sales'",
+    f"create table marts.mart_dropped using parquet location '{root}/P1/mart_dropped'",
+    "create table marts.dim_old (id bigint) using parquet",
+    "insert into marts.dim_old values (7)",
+    "create table marts.analysts_own (id bigint) using parquet",
+    "create view marts.analysts_view as select 1 as x",
+):
+    spark.sql(statement)
+tables = {name: f"{root}/P2/{name}" for name in ("fct_sales", "dim_old")}
+arguments = {"schema": "marts", "built": "marts_build", "tables": tables, "publications": root}
+run_dbt(["run-operation", "spark_publish_marts", "--args", json.dumps(arguments)], target="spark")
+found = {}
+for row in spark.sql("show tables in marts").collect():
+    if not row.isTemporary:
+        detail = {
+            r.col_name: r.data_type
+            for r in spark.sql(f"describe table extended marts.{row.tableName}").collect()
+        }
+        found[row.tableName] = [detail.get("Type"), detail.get("Location")]
+found["rows"] = spark.sql("select count(*) as n from marts.dim_old").collect()[0].n
+print("RESULT " + json.dumps(found))
+"""
+
+
+@pytest.mark.slow
+def test_the_publishing_pass_makes_managed_marts_external_and_leaves_other_tables(
+    tmp_path: Path,
+) -> None:
+    """Spark's metastore before publishing: ``fct_sales`` external in the previous
+    publication, ``mart_dropped`` there too but no longer built, ``dim_old`` managed
+    (built in ``marts`` before publishing), an analyst's own table and view. After the
+    real pass: both marts external in the new folder, the mart no longer built gone
+    (its files kept), the analyst's table and view still there."""
+    root = tmp_path / "published_marts"
+    with duckdb.connect() as conn:
+        for folder, select in {
+            "P1/fct_sales": "select 1::bigint as id, 'a' as name",
+            "P1/mart_dropped": "select 1::bigint as id",
+            "P2/fct_sales": "select 1::bigint as id, 'a' as name",
+            "P2/dim_old": "select range::bigint as id from range(3)",
+        }.items():
+            (root / folder).mkdir(parents=True)
+            conn.execute(f"copy ({select}) to '{root / folder / 'part-0.parquet'}'")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("MEDALLION_", "DBT_"))},
+        "MEDALLION_TARGET": "spark",
+        "MEDALLION_SPARK_WAREHOUSE": str(tmp_path / "spark"),
+        "MEDALLION_DUCKDB_PATH": str(tmp_path / "medallion.duckdb"),
+        "DBT_TARGET_PATH": str(tmp_path / "dbt_target"),
+        "DBT_LOG_PATH": str(tmp_path / "dbt_logs"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", _PUBLISH_PASS_SCRIPT, str(root)],
+        env=env,
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    line = next(x for x in result.stdout.splitlines() if x.startswith("RESULT "))
+    found = json.loads(line[len("RESULT ") :])
+    rows = found.pop("rows")
+    assert found == {
+        "fct_sales": ["EXTERNAL", f"file:{root}/P2/fct_sales"],
+        "dim_old": ["EXTERNAL", f"file:{root}/P2/dim_old"],
+        "analysts_own": ["MANAGED", f"file:{tmp_path}/spark/marts.db/analysts_own"],
+        "analysts_view": ["VIEW", None],
+    }
+    assert rows == 3  # the new publication's rows, not the managed table's one
+    assert (root / "P1" / "mart_dropped" / "part-0.parquet").exists()
