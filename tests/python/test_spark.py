@@ -681,3 +681,18 @@ def test_the_publishing_pass_makes_managed_marts_external_and_leaves_other_table
     }
     assert rows == 3  # the new publication's rows, not the managed table's one
     assert (root / "P1" / "mart_dropped" / "part-0.parquet").exists()
+
+
+def test_the_control_files_timestamps_are_naive_utc_whatever_the_session_zone(
+    tmp_path: Path,
+) -> None:
+    """Spark writes instants; the view gives them as naive UTC (as the other targets hold
+    them) even in a session whose time zone is not UTC."""
+    from medallion.spark_control import naive_utc_select
+
+    file = tmp_path / "part-0.parquet"
+    with duckdb.connect() as conn:
+        conn.execute(f"copy (select timestamptz '2026-03-01 23:30:00+00' as at) to '{file}'")
+        conn.execute("set timezone = 'America/New_York'")
+        select = naive_utc_select(conn, f"read_parquet('{file}')")
+        assert conn.execute(select).fetchall() == [(dt.datetime(2026, 3, 1, 23, 30),)]
