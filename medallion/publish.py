@@ -23,8 +23,10 @@ copy of every mart where they do:
   ``<prefix>marts`` at its new folder (``alter table … set location``; dropped and
   created again when its columns changed). Each table changes at once, but not all of
   them together: a reader that reads two marts during that pass (well under a second
-  per table) may see one new and one old. The previous publication's folder is kept
-  for the readers still reading it; older ones are deleted.
+  per table) may see one new and one old. Once the new publication is recorded, the
+  folders older than the previously recorded one are deleted; that one (its last
+  readers may still be reading it) and any newer folder a failed pass left are kept
+  until the next publication.
 
 A run that stops before publishing (a structural failure, a failing test, a broken gold
 rule) leaves the published marts exactly as they were. Each publication is recorded in
@@ -95,11 +97,14 @@ def publish(target: str) -> Publication:
     if check_target(target) == "mysql":
         publication = _publish_mysql(MySQLWarehouse.from_environment())
     elif target == "spark":
+        recorded = last_publication("spark")  # before this one is recorded
         publication = _publish_spark()
     else:
         publication = _publish_duckdb()
     publication.seconds = time.perf_counter() - started
     _record(publication)
+    if target == "spark":
+        _delete_old_spark_publications(recorded["location"] if recorded else None)
     return publication
 
 
@@ -250,7 +255,6 @@ def _mysql_tables(cursor, schema: str) -> list[str]:
 # --- Spark --------------------------------------------------------------------------------
 
 SPARK_PUBLICATIONS = "published_marts"
-SPARK_KEPT_PUBLICATIONS = 2  # the new one, and the previous one for its last readers
 
 
 def spark_publications_root() -> Path:
@@ -279,7 +283,8 @@ def _publish_spark() -> Publication:
     if not tables:
         raise PublishFailed(f"Spark has no marts in {built!r}: nothing to publish (build first)")
     publication = Publication(target="spark", location="")
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+    # to the microsecond: the folders' names sort as they were made (``_delete_old...``)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
     folder = root / f"{stamp}-{publication.publication_id[:8]}"
     publication.location = str(folder)
     try:
@@ -297,7 +302,11 @@ def _publish_spark() -> Publication:
             "the published marts are as they were"
         ) from None
     locations = {table: str(folder / table) for table in sorted(tables)}
-    arguments = {"schema": schema_prefix() + published_schema(), "built": built}
+    arguments = {
+        "schema": schema_prefix() + published_schema(),
+        "built": built,
+        "publications": str(root),
+    }
     try:
         run_dbt(
             [
@@ -309,18 +318,32 @@ def _publish_spark() -> Publication:
             target="spark",
         )
     except BuildFailed as exc:
-        # Some tables may point at the new folder already: it stays.
+        # Some tables may point at the new folder already: it stays (and is not recorded).
         reason = str(exc).strip().splitlines()  # dbt's: its command, then the failure
         raise PublishFailed(
             f"Publishing the marts on Spark failed ({reason[-1].strip() if reason else exc!r}): "
-            f"each table of marts reads either the new publication, {folder}, or the "
-            "previous one; publishing again (`medallion build --target spark`, which "
-            "publishes when the marts are behind) points them all at one"
+            f"some tables of marts may read the new publication, {folder}, others the "
+            "previous one, and a mart whose columns changed may be missing; publishing "
+            "again (`medallion build --target spark`, which publishes when the marts are "
+            "behind) points them all at one"
         ) from None
-    older = sorted(p for p in root.iterdir() if p.is_dir() and p != folder)
-    for old in older[: max(0, len(older) - (SPARK_KEPT_PUBLICATIONS - 1))]:
-        shutil.rmtree(old, ignore_errors=True)
     return publication
+
+
+def _delete_old_spark_publications(recorded: str | None) -> None:
+    """Delete the publication folders older than ``recorded``, the publication recorded
+    before the one just recorded: that one stays for its last readers, and so does any
+    newer folder a failed metastore pass left (tables pointed at it until this
+    publication). Without a previous record under this root nothing is deleted: what a
+    folder held cannot be told."""
+    import shutil
+
+    root = spark_publications_root()
+    if recorded is None or Path(recorded).parent != root or not root.is_dir():
+        return
+    keep_from = Path(recorded).name  # the folders' names sort by when they were made
+    for old in sorted(p for p in root.iterdir() if p.is_dir() and p.name < keep_from):
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _parquet_rows(folder: Path) -> int:

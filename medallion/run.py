@@ -143,6 +143,10 @@ def build(options: RunOptions, out: Output, publish: bool = True):
                 f"({state.last_built_at:%Y-%m-%d %H:%M:%S} UTC): dbt build skipped "
                 "(--force builds anyway)"
             )
+            if options.target == "spark":  # no build uses the run's registration
+                from .lake import registered_lake_used
+
+                registered_lake_used()
             if publish:
                 publish_if_behind(options.target, out)
             return None
@@ -241,6 +245,11 @@ def run(options: RunOptions, out: Output, audit=None):
         audit.finish(exc)
         record(audit, out, failed=True)
         raise
+    finally:
+        if options.target == "spark":  # a run stopped before its build leaves none
+            from .lake import registered_lake_used
+
+            registered_lake_used()
     audit.finish(None)
     record(audit, out, failed=False)
     return audit

@@ -128,9 +128,10 @@ def built_folders() -> dict[tuple[str, str], Path]:
 
 def naive_utc_select(conn: Any, source: str) -> str:
     """``select`` of every column of ``source``, Spark's timestamps (instants) as naive
-    UTC, which is how the other targets hold them."""
+    UTC, which is how the other targets hold them (``timezone('UTC', ...)``, whatever
+    the session's time zone)."""
     columns = [
-        f"cast({_name(name)} as timestamp) as {_name(name)}"
+        f"timezone('UTC', {_name(name)}) as {_name(name)}"
         if kind == "TIMESTAMP WITH TIME ZONE"
         else _name(name)
         for name, kind, *_ in conn.execute(f"describe select * from {source}").fetchall()
@@ -148,7 +149,8 @@ def expose(conn: Any) -> None:
         conn.execute(f"drop view {_name(schema)}.{_name(view)}")
     views = lake_views()
     for (schema, table), folder in built_folders().items():
-        source = f"read_parquet({_files(folder)})"
+        # a table rewritten with new columns may keep older files for a moment
+        source = f"read_parquet({_files(folder)}, union_by_name = true)"
         views.append((schema, table, naive_utc_select(conn, source)))
     for schema in sorted({schema for schema, _, _ in views}):
         conn.execute(f"create schema if not exists {_name(schema)}")

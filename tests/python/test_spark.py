@@ -436,20 +436,228 @@ def test_publishing_on_spark_without_built_marts_says_so(
         publish("spark")
 
 
+def _built_marts(warehouse: Path, *tables: str) -> None:
+    """Marts as dbt leaves them in Spark's warehouse folder: one Parquet file each."""
+    for number, table in enumerate(tables, start=1):
+        built = warehouse / "marts_build.db" / table
+        built.mkdir(parents=True)
+        with duckdb.connect() as conn:
+            conn.execute(
+                f"copy (select range as id from range({number})) to '{built / 'part-0.parquet'}'"
+            )
+
+
 def test_a_publication_on_spark_that_cannot_copy_leaves_nothing_behind(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """The copy into the publication folder fails (here its parent is a file): the
-    message says the published marts are as they were, and no folder is left."""
+    """The copy fails after the first mart is in the new folder: the message says the
+    published marts are as they were, and the folder, half filled, is gone."""
+    import shutil
+
     from medallion.publish import PublishFailed, publish
 
     warehouse = _spark_settings(monkeypatch, tmp_path)
-    built = warehouse / "marts_build.db" / "fct_transactions"
-    built.mkdir(parents=True)
-    with duckdb.connect() as conn:
-        conn.execute(f"copy (select 1 as transaction_id) to '{built / 'part-0.parquet'}'")
-    (warehouse / "published_marts").write_text("not a folder")
-    with pytest.raises(PublishFailed, match="copying them into .*the published marts are as"):
+    _built_marts(warehouse, "dim_customers", "fct_transactions")
+    copied: list[str] = []
+    copy = shutil.copyfile
+
+    def copy_then_fail(source: Path, target: Path, **kwargs: Any) -> Any:
+        if copied:
+            raise OSError(28, "No space left on device")
+        copied.append(Path(source).parent.name)
+        return copy(source, target, **kwargs)
+
+    monkeypatch.setattr(shutil, "copyfile", copy_then_fail)
+    with pytest.raises(PublishFailed, match="copying them into .*No space left.*as they were"):
         publish("spark")
-    assert (warehouse / "published_marts").read_text() == "not a folder"
-    assert [p.name for p in built.iterdir()] == ["part-0.parquet"]
+    assert copied == ["dim_customers"]  # the first mart was copied, the second failed
+    assert list((warehouse / "published_marts").iterdir()) == []
+
+
+def test_after_a_failed_metastore_pass_the_recorded_publication_is_kept(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """P1 is published and recorded; P2's metastore pass fails (its folder stays, not
+    recorded); P3 succeeds: P1, what readers read until P3, is kept, and so is P2
+    (tables pointed at it). P4 then deletes both, keeping P3 and itself. The
+    metastore pass (dbt's run-operation) is replaced here, so no JVM starts."""
+    import medallion.transform as transform
+    from medallion.publish import PublishFailed, last_publication, publish
+
+    warehouse = _spark_settings(monkeypatch, tmp_path)
+    _built_marts(warehouse, "dim_customers", "fct_transactions")
+    passes: list[dict[str, Any]] = []
+    failing = {"now": False}
+
+    def metastore_pass(args: list[str], target: str, *rest: Any, **kwargs: Any) -> None:
+        assert args[:2] == ["run-operation", "spark_publish_marts"] and target == "spark"
+        passes.append(json.loads(args[3]))
+        if failing["now"]:
+            raise transform.BuildFailed("dbt run-operation\nRuntime Error: metastore gone")
+
+    monkeypatch.setattr(transform, "run_dbt", metastore_pass)
+    first = publish("spark")
+    failing["now"] = True
+    with pytest.raises(PublishFailed, match="metastore gone.*may be missing.*publishing again"):
+        publish("spark")
+    second = Path(passes[-1]["tables"]["fct_transactions"]).parent
+    failing["now"] = False
+    third = publish("spark")
+    root = warehouse / "published_marts"
+    assert passes[-1]["publications"] == str(root)
+    assert last_publication("spark")["location"] == third.location
+    assert sorted(p.name for p in root.iterdir()) == sorted(
+        Path(p).name for p in (first.location, second, third.location)
+    )
+    assert [p.name for p in (Path(first.location) / "fct_transactions").iterdir()] == [
+        "part-0.parquet"
+    ]
+    fourth = publish("spark")
+    assert sorted(p.name for p in root.iterdir()) == sorted(
+        Path(p).name for p in (third.location, fourth.location)
+    )
+    assert fourth.rows == {"dim_customers": 1, "fct_transactions": 2}
+
+
+def test_the_control_file_keeps_each_keys_row_of_the_newest_load(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A table dlt merges is appended on Parquet: two files hold key 1, from two loads.
+    The control file's view keeps the row of the greater ``_dlt_load_id`` (the newer
+    load), whichever file is listed first."""
+    import medallion.lake as lake
+    from medallion.spark_control import connect
+
+    _spark_settings(monkeypatch, tmp_path)
+    folder = tmp_path / "lake" / "raw_live" / "customers"
+    folder.mkdir(parents=True)
+    monkeypatch.setenv("MEDALLION_LAKE_URL", str(tmp_path / "lake"))
+    loads = {  # file name -> (load id, rows); the newer load in the file listed first
+        "a.parquet": ("1733572000.2", [(1, "new"), (3, "only-new")]),
+        "b.parquet": ("1733571000.1", [(1, "old"), (2, "only-old")]),
+    }
+    with duckdb.connect() as conn:
+        for name, (load, rows) in loads.items():
+            values = ", ".join(f"({key}, '{text}', '{load}')" for key, text in rows)
+            conn.execute(
+                f"copy (select * from (values {values}) as t(id, name, _dlt_load_id)) "
+                f"to '{folder / name}'"
+            )
+    entry = {"schema": "raw_live", "table": "customers", "location": "", "keys": ["id"]}
+    monkeypatch.setattr(lake, "lake_tables", lambda: [entry])
+    conn = connect()
+    try:
+        rows = conn.execute("select id, name from raw_live.customers order by id").fetchall()
+    finally:
+        conn.close()
+    assert rows == [(1, "new"), (2, "only-old"), (3, "only-new")]
+
+
+# One process, one JVM: Spark's session set up as the profile's (dbt-spark then reuses
+# it), the metastore prepared, the real publishing pass run through dbt, the result read.
+_PUBLISH_PASS_SCRIPT = """
+import json, os, sys
+from pyspark.sql import SparkSession
+from medallion.transform import run_dbt
+
+warehouse, root = os.environ["MEDALLION_SPARK_WAREHOUSE"], sys.argv[1]
+spark = (
+    SparkSession.builder.master("local[1]")
+    .config("spark.sql.warehouse.dir", warehouse)
+    .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={warehouse}")
+    .config("spark.sql.catalogImplementation", "hive")
+    .enableHiveSupport()
+    .getOrCreate()
+)
+for statement in (
+    "create database marts_build",
+    "create database marts",
+    "create table marts_build.fct_sales (id bigint, name string) using parquet",
+    "create table marts_build.dim_old (id bigint) using parquet",
+    f"create table marts.fct_sales using parquet location '{root}/P1/fct_sales'",
+    f"create table marts.mart_dropped using parquet location '{root}/P1/mart_dropped'",
+    "create table marts.dim_old (id bigint) using parquet",
+    "insert into marts.dim_old values (7)",
+    "create table marts.analysts_own (id bigint) using parquet",
+    "create view marts.analysts_view as select 1 as x",
+):
+    spark.sql(statement)
+tables = {name: f"{root}/P2/{name}" for name in ("fct_sales", "dim_old")}
+arguments = {"schema": "marts", "built": "marts_build", "tables": tables, "publications": root}
+run_dbt(["run-operation", "spark_publish_marts", "--args", json.dumps(arguments)], target="spark")
+found = {}
+for row in spark.sql("show tables in marts").collect():
+    if not row.isTemporary:
+        detail = {
+            r.col_name: r.data_type
+            for r in spark.sql(f"describe table extended marts.{row.tableName}").collect()
+        }
+        found[row.tableName] = [detail.get("Type"), detail.get("Location")]
+found["rows"] = spark.sql("select count(*) as n from marts.dim_old").collect()[0].n
+print("RESULT " + json.dumps(found))
+"""
+
+
+@pytest.mark.slow
+def test_the_publishing_pass_makes_managed_marts_external_and_leaves_other_tables(
+    tmp_path: Path,
+) -> None:
+    """Spark's metastore before publishing: ``fct_sales`` external in the previous
+    publication, ``mart_dropped`` there too but no longer built, ``dim_old`` managed
+    (built in ``marts`` before publishing), an analyst's own table and view. After the
+    real pass: both marts external in the new folder, the mart no longer built gone
+    (its files kept), the analyst's table and view still there."""
+    root = tmp_path / "published_marts"
+    with duckdb.connect() as conn:
+        for folder, select in {
+            "P1/fct_sales": "select 1::bigint as id, 'a' as name",
+            "P1/mart_dropped": "select 1::bigint as id",
+            "P2/fct_sales": "select 1::bigint as id, 'a' as name",
+            "P2/dim_old": "select range::bigint as id from range(3)",
+        }.items():
+            (root / folder).mkdir(parents=True)
+            conn.execute(f"copy ({select}) to '{root / folder / 'part-0.parquet'}'")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("MEDALLION_", "DBT_"))},
+        "MEDALLION_TARGET": "spark",
+        "MEDALLION_SPARK_WAREHOUSE": str(tmp_path / "spark"),
+        "MEDALLION_DUCKDB_PATH": str(tmp_path / "medallion.duckdb"),
+        "DBT_TARGET_PATH": str(tmp_path / "dbt_target"),
+        "DBT_LOG_PATH": str(tmp_path / "dbt_logs"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", _PUBLISH_PASS_SCRIPT, str(root)],
+        env=env,
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    line = next(x for x in result.stdout.splitlines() if x.startswith("RESULT "))
+    found = json.loads(line[len("RESULT ") :])
+    rows = found.pop("rows")
+    assert found == {
+        "fct_sales": ["EXTERNAL", f"file:{root}/P2/fct_sales"],
+        "dim_old": ["EXTERNAL", f"file:{root}/P2/dim_old"],
+        "analysts_own": ["MANAGED", f"file:{tmp_path}/spark/marts.db/analysts_own"],
+        "analysts_view": ["VIEW", None],
+    }
+    assert rows == 3  # the new publication's rows, not the managed table's one
+    assert (root / "P1" / "mart_dropped" / "part-0.parquet").exists()
+
+
+def test_the_control_files_timestamps_are_naive_utc_whatever_the_session_zone(
+    tmp_path: Path,
+) -> None:
+    """Spark writes instants; the view gives them as naive UTC (as the other targets hold
+    them) even in a session whose time zone is not UTC."""
+    from medallion.spark_control import naive_utc_select
+
+    file = tmp_path / "part-0.parquet"
+    with duckdb.connect() as conn:
+        conn.execute(f"copy (select timestamptz '2026-03-01 23:30:00+00' as at) to '{file}'")
+        conn.execute("set timezone = 'America/New_York'")
+        select = naive_utc_select(conn, f"read_parquet('{file}')")
+        assert conn.execute(select).fetchall() == [(dt.datetime(2026, 3, 1, 23, 30),)]
