@@ -43,6 +43,7 @@ def built_on_spark(warehouse: Path, schema: str) -> dict:
     (``marts_build``; a ``--select`` build publishes nothing)."""
     return spark_schema(warehouse, "marts_build" if schema == "marts" else schema)
 
+
 INCREMENTAL_ON_SPARK = """
 import sys
 from medallion.settings import prepare_environment
