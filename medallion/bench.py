@@ -449,6 +449,8 @@ class BenchOptions:
     extra_peers: tuple[str, ...] = ()  # NAME=COMMAND, bench_peers.command_peer
     # the sizes also ingested and built on the MySQL warehouse (medallion/bench_mysql.py)
     mysql_rows: list[int] = field(default_factory=list)
+    # the sizes also ingested into the lake and built on Spark (medallion/bench_spark.py)
+    spark_rows: list[int] = field(default_factory=list)
 
 
 def _base_env() -> dict[str, str]:
@@ -662,6 +664,11 @@ class Bench:
             from .bench_mysql import measure_mysql_target
 
             mysql = measure_mysql_target(self, index, env, folder, build)
+        spark = None
+        if rows in self.options.spark_rows:
+            from .bench_spark import measure_spark_target
+
+            spark = measure_spark_target(self, index, env, folder, build)
         return {
             "requested_rows": rows,
             "scale": scale,
@@ -677,6 +684,7 @@ class Bench:
             "build": build,
             "fixed_overhead_share": baseline / build["seconds"],
             "mysql": mysql,
+            "spark": spark,
             "_env": env,
             "_folder": str(folder),
             "_live_db": live_db,
@@ -927,6 +935,9 @@ def summary_rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
     from .bench_mysql import summary_rows as mysql_rows
 
     rows += mysql_rows(results)
+    from .bench_spark import summary_rows as spark_rows
+
+    rows += spark_rows(results)
     for growth in results["growth"]:
         rows.append(
             (

@@ -262,13 +262,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return 0
     if args.no_change_only:
         return _bench_no_change(args)
-    unknown = sorted(set(args.mysql_rows or []) - set(args.rows))
-    if unknown:
-        console.print(
-            f"[bold red]--mysql-rows {','.join(map(str, unknown))} is not one of the --rows "
-            f"sizes ({','.join(map(str, args.rows))})[/bold red]"
-        )
-        return EXIT_CONFIG
+    for flag, sizes in (("--mysql-rows", args.mysql_rows), ("--spark-rows", args.spark_rows)):
+        unknown = sorted(set(sizes or []) - set(args.rows))
+        if unknown:
+            console.print(
+                f"[bold red]{flag} {','.join(map(str, unknown))} is not one of the --rows "
+                f"sizes ({','.join(map(str, args.rows))})[/bold red]"
+            )
+            return EXIT_CONFIG
+    if args.spark_rows:
+        from .lake import check_java
+
+        check_java()  # no Java fails now, in one line, not after the sources are written
     options = BenchOptions(
         rows=args.rows,
         changes=args.changes,
@@ -280,6 +285,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         peers=args.peers or bool(args.peer),
         extra_peers=tuple(args.peer or ()),
         mysql_rows=args.mysql_rows or [],
+        spark_rows=args.spark_rows or [],
     )
     try:
         for spec in options.extra_peers:
@@ -534,6 +540,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--mysql-rows",
         type=lambda text: _numbers(text, int),
         help="of the --rows sizes, those also ingested and built on the MySQL warehouse",
+    )
+    bench.add_argument(
+        "--spark-rows",
+        type=lambda text: _numbers(text, int),
+        help="of the --rows sizes, those also ingested into the lake and built on Spark "
+        "(driver memory: MEDALLION_SPARK_DRIVER_MEMORY)",
     )
     bench.add_argument(
         "--markdown", action="store_true", help="also print the figures as Markdown tables"
