@@ -20,9 +20,12 @@ do something:
   deletion, no drift, and whose source had the same signature before and after it
   (``LiveRecord``). A later run whose source has that same signature, against the
   same state of the warehouse (its version hash), would find nothing again: it is
-  skipped, unless the periodic key check is due. Any change the live run would see
-  changes the signature, and the record is deleted when a live run starts, so a run
-  that fails or is killed leaves none.
+  skipped, unless the periodic key check is due, or a keyed table's raw count less
+  its tombstones is not the source's count (``compare_keys``' test: rows missing
+  from raw), or the pipeline's stored cursor is not the source's newest value, or
+  the record was made by other code (``code_version``). Any change the live run would
+  see changes the signature, and the record is deleted when a live run starts, so a
+  run that fails or is killed leaves none.
 
 Only the DuckDB warehouse is checked this way; on MySQL and Spark, and on a full
 refresh, every pipeline runs as before.
@@ -306,8 +309,9 @@ def code_version() -> str:
 
 @dataclass
 class LiveRecord:
-    """The signature of the live source after a live run that found nothing to do, and
-    the version hash of the state that run left in the warehouse. Kept in a file beside
+    """The signature of the live source after a live run that found nothing to do, the
+    version hash of the state that run left in the warehouse and the code that ran
+    (``code_version``). Kept in a file beside
     the pipelines' working folders of the warehouse (``pipelines.pipelines_dir``); it
     holds no data, and a record whose state version is not the warehouse's is ignored
     (a new warehouse file, another machine's run)."""
