@@ -54,6 +54,16 @@ def table_name_for(pattern: str) -> str:
     return re.sub(r"[^0-9a-zA-Z]+", "_", head).lower()
 
 
+def table_names(patterns: list[str]) -> list[str]:
+    """The raw table of each file pattern, in order; two patterns that map to the same
+    table are refused (the pipeline and the check before it refuse them alike)."""
+    names = [table_name_for(p) for p in patterns]
+    duplicated = {n for n in names if names.count(n) > 1}
+    if duplicated:
+        raise ValueError(f"Two file patterns map to the same table: {sorted(duplicated)}")
+    return names
+
+
 def decode(data: bytes) -> tuple[str, str]:
     """Decode file bytes, preferring UTF-8 (BOM or not) and falling back to cp1252."""
     try:
@@ -191,10 +201,7 @@ def landing_resources(
 ) -> list[Any]:
     """The resources of the landing folder, one per configured file pattern
     (``empty_files``, if given, collects per table the new files without a record)."""
-    names = [table_name_for(p) for p in patterns]
-    duplicated = {n for n in names if names.count(n) > 1}
-    if duplicated:
-        raise ValueError(f"Two file patterns map to the same table: {sorted(duplicated)}")
+    names = table_names(patterns)
     if empty_files is not None:
         for name in names:
             empty_files.setdefault(name, [])

@@ -577,7 +577,8 @@ def ingest(
     progress = progress or (lambda message: None)
     names = list(dict.fromkeys(only or INGESTERS))
     reports: dict[str, list[TableReport]] = {}
-    states = {} if full_refresh else precheck.warehouse_states(names, target)
+    view = precheck.WarehouseView() if full_refresh else precheck.warehouse_states(names, target)
+    states = view.states
     ahead = None
     if "archive" in names and (len(names) > 1 or "archive" in states):
         meanwhile = " (meanwhile: the other sources)" if len(names) > 1 else ""
@@ -587,7 +588,7 @@ def ingest(
         for name in sorted(names, key=lambda n: ahead is not None and n == "archive"):
             extra: dict[str, Any] = {"ahead": ahead} if name == "archive" else {}
             if name in states:
-                skipped = _nothing_to_do(name, settings, states[name], target, progress, extra)
+                skipped = _checked(name, settings, view, target, progress, extra)
                 if skipped is not None:
                     reports[name] = skipped
                     continue
@@ -598,10 +599,31 @@ def ingest(
     return [report for name in names for report in reports[name]]
 
 
+def _checked(
+    name: str,
+    settings: SourceSettings,
+    view: precheck.WarehouseView,
+    target: str,
+    progress: Progress,
+    extra: dict[str, Any],
+) -> list[TableReport] | None:
+    """``_nothing_to_do``, where a check that fails unexpectedly (a source table that
+    cannot be read, a state that cannot be decoded, bad settings) runs the pipeline: the
+    pipeline then fails, or not, as it would have without the check, and says why in its
+    own words. A source that cannot be reached and a configuration error are told now."""
+    try:
+        return _nothing_to_do(name, settings, view, target, progress, extra)
+    except (sql_sources.SourceUnavailable, ConfigError):
+        raise
+    except Exception:  # noqa: BLE001 - the pipeline runs and reports it
+        extra.pop("signature", None)
+        return None
+
+
 def _nothing_to_do(
     name: str,
     settings: SourceSettings,
-    state: dict[str, Any],
+    view: precheck.WarehouseView,
     target: str,
     progress: Progress,
     extra: dict[str, Any],
@@ -610,8 +632,10 @@ def _nothing_to_do(
     None when its pipeline must run (``precheck``). For live, the source's signature is
     left in ``extra`` for the run to record."""
     schema = raw_schema(name)
+    state = view.states[name]
     if name == "files":
         patterns = file_patterns()
+        files.table_names(patterns)  # two patterns for one table: refused by the pipeline
         new = precheck.new_landing_files(settings.bucket_url, patterns, state)
         if new is None or new:
             return None
@@ -643,6 +667,10 @@ def _nothing_to_do(
     now = dt.datetime.now(dt.UTC)
     if key_check_due(sql_sources.last_key_check(state), every_days, now):
         return None
+    if not precheck.raw_counts_agree(signature, view.live_raw_rows):
+        return None  # rows missing from raw, or tombstones to revise: compare_keys' work
+    if not precheck.cursors_agree(state, signature):
+        return None  # the run's window starts from its own stored cursor, not the source's
     if not precheck.LiveRecord(pipelines_dir(target)).matches(state, signature):
         return None
     progress("live: the source as the last live run left it (no change), pipeline not run")

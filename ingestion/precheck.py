@@ -20,9 +20,12 @@ do something:
   deletion, no drift, and whose source had the same signature before and after it
   (``LiveRecord``). A later run whose source has that same signature, against the
   same state of the warehouse (its version hash), would find nothing again: it is
-  skipped, unless the periodic key check is due. Any change the live run would see
-  changes the signature, and the record is deleted when a live run starts, so a run
-  that fails or is killed leaves none.
+  skipped, unless the periodic key check is due, or a keyed table's raw count less
+  its tombstones is not the source's count (``compare_keys``' test: rows missing
+  from raw), or the pipeline's stored cursor is not the source's newest value, or
+  the record was made by other code (``code_version``). Any change the live run would
+  see changes the signature, and the record is deleted when a live run starts, so a
+  run that fails or is killed leaves none.
 
 Only the DuckDB warehouse is checked this way; on MySQL and Spark, and on a full
 refresh, every pipeline runs as before.
@@ -31,9 +34,10 @@ refresh, every pipeline runs as before.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,37 +52,97 @@ _STATE_QUERY = (
 )
 
 
-def warehouse_states(sources: list[str], target: str) -> dict[str, dict[str, Any]]:
-    """The pipelines' states as the DuckDB warehouse holds them, read in one connection:
-    source name -> dlt's state (absent: no state, or not a DuckDB warehouse). Read-only;
+@dataclass
+class WarehouseView:
+    """What the checks read from the warehouse: the pipelines' states (source name ->
+    dlt's state; absent: no state) and, for live, each raw table's row count less its
+    tombstones (table -> rows; absent: no raw table), the numbers ``compare_keys``
+    compares with the live counts."""
+
+    states: dict[str, dict[str, Any]] = field(default_factory=dict)
+    live_raw_rows: dict[str, int] = field(default_factory=dict)
+
+
+def warehouse_states(sources: list[str], target: str) -> WarehouseView:
+    """The pipelines' states as the DuckDB warehouse holds them, and the live raw counts,
+    read in one connection (nothing for a warehouse that is not DuckDB). Read-only;
     anything unreadable counts as no state, which runs that pipeline as before."""
+    view = WarehouseView()
     path = warehouse_path()
     if target != "duckdb" or not path.exists():
-        return {}
+        return view
     import duckdb
-    from dlt.common.versioned_state import decompress_state
 
-    states: dict[str, dict[str, Any]] = {}
     try:
         conn = duckdb.connect(str(path), read_only=True)
     except duckdb.Error:
-        return {}
+        return view
     try:
         for source in sources:
-            schema = raw_schema(source)
             try:
-                row = conn.execute(
-                    _STATE_QUERY.format(schema=f'"{schema}"'), [f"medallion_{source}"]
-                ).fetchone()
-            except duckdb.Error:  # no raw schema or no state table yet
+                state = _stored_state(conn, source)
+            except Exception:  # noqa: BLE001 - a state that cannot be read: no state
                 continue
-            if row:
-                state = decompress_state(row[0])
-                if state.get("dataset_name") == schema:
-                    states[source] = state
+            if state is not None:
+                view.states[source] = state
+        if "live" in view.states:
+            try:
+                view.live_raw_rows = _raw_rows_less_tombstones(conn, raw_schema("live"))
+            except duckdb.Error:
+                view.states.pop("live")  # counts unread: the live pipeline compares them
     finally:
         conn.close()
-    return states
+    return view
+
+
+def _stored_state(conn: Any, source: str) -> dict[str, Any] | None:
+    import duckdb
+    from dlt.common.versioned_state import decompress_state
+
+    schema = raw_schema(source)
+    try:
+        row = conn.execute(
+            _STATE_QUERY.format(schema=f'"{schema}"'), [f"medallion_{source}"]
+        ).fetchone()
+    except duckdb.Error:  # no raw schema or no state table yet
+        return None
+    if not row:
+        return None
+    state = decompress_state(row[0])
+    return state if state.get("dataset_name") == schema else None
+
+
+def _raw_rows_less_tombstones(conn: Any, schema: str) -> dict[str, int]:
+    """Per raw table of ``schema``: ``count(*)`` less the keys tombstoned as deleted at
+    source (``_medallion_deletions`` rows with ``is_deleted``), as ``compare_keys``
+    counts them."""
+    from .sql_sources import DELETIONS_TABLE
+
+    tables = [
+        name
+        for (name,) in conn.execute(
+            "select table_name from information_schema.tables where table_schema = ?",
+            [schema],
+        ).fetchall()
+        if not name.startswith(("_dlt_", "_medallion_"))
+    ]
+    tombstones: dict[str, int] = {}
+    has_deletions = conn.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, DELETIONS_TABLE],
+    ).fetchone()[0]
+    if has_deletions:
+        tombstones = dict(
+            conn.execute(
+                f'select table_name, count(*) from "{schema}"."{DELETIONS_TABLE}"'
+                " where is_deleted group by table_name"
+            ).fetchall()
+        )
+    return {
+        table: conn.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
+        - tombstones.get(table, 0)
+        for table in tables
+    }
 
 
 def resource_state(state: dict[str, Any], resource: str) -> dict[str, Any]:
@@ -183,10 +247,71 @@ def live_signature(engine: Any, tables: list[str], cursor: str, lag: float) -> d
     return signature
 
 
+def raw_counts_agree(signature: dict[str, Any], raw_rows: dict[str, int]) -> bool:
+    """Whether every keyed live table has as many rows as raw less its tombstones: the
+    test ``compare_keys`` makes after each live run (a table that fails it has its keys
+    compared, and the rows missing from raw are loaded). A keyed table the signature
+    has no count for (no cursor) or raw has no table for does not agree."""
+    for table, entry in signature["tables"].items():
+        if not entry["key"]:
+            continue
+        if "count" not in entry or raw_rows.get(table) != entry["count"]:
+            return False
+    return True
+
+
+def _comparable(value: Any) -> Any:
+    """A cursor value as the source's ``max()`` and dlt's state give it, made comparable:
+    text that reads as a datetime (SQLite) as that datetime, an aware datetime as naive
+    UTC; anything else as its text."""
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value
+    return str(value)
+
+
+def cursors_agree(state: dict[str, Any], signature: dict[str, Any]) -> bool:
+    """Whether, for every table read by cursor, the newest cursor value the live pipeline
+    stored (dlt's incremental ``last_value``) is the source's newest: the value the run
+    starts its window from. Otherwise the run would read from its own, other bound."""
+    cursor = signature["cursor"]
+    for table, entry in signature["tables"].items():
+        if "top" not in entry:
+            continue
+        incremental = resource_state(state, table).get("incremental", {}).get(cursor, {})
+        stored = incremental.get("last_value")
+        if entry["top"] == "None" or stored is None:
+            if not (entry["top"] == "None" and stored is None):
+                return False
+            continue
+        if _comparable(stored) != _comparable(entry["top"]):
+            return False
+    return True
+
+
+def code_version() -> str:
+    """The code a record was made by: medallion's and dlt's versions and a hash of the
+    ingestion modules. A record made by other code is not trusted (what a run finds may
+    change with it)."""
+    from importlib.metadata import version
+
+    digest = hashlib.sha256()
+    for module in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(module.name.encode() + b"\0" + module.read_bytes())
+    return f"medallion {version('medallion')}, dlt {version('dlt')}, {digest.hexdigest()[:16]}"
+
+
 @dataclass
 class LiveRecord:
-    """The signature of the live source after a live run that found nothing to do, and
-    the version hash of the state that run left in the warehouse. Kept in a file beside
+    """The signature of the live source after a live run that found nothing to do, the
+    version hash of the state that run left in the warehouse and the code that ran
+    (``code_version``). Kept in a file beside
     the pipelines' working folders of the warehouse (``pipelines.pipelines_dir``); it
     holds no data, and a record whose state version is not the warehouse's is ignored
     (a new warehouse file, another machine's run)."""
@@ -205,7 +330,9 @@ class LiveRecord:
         except (OSError, ValueError):
             return False
         same_state = saved.get("state_version_hash") == state.get("_version_hash")
-        return same_state and saved.get("signature") == json.loads(json.dumps(signature))
+        same_code = saved.get("code") == code_version()
+        same_source = saved.get("signature") == json.loads(json.dumps(signature))
+        return same_state and same_code and same_source
 
     def forget(self) -> None:
         """Deleted as a live run starts: only a run that completes records one."""
@@ -215,6 +342,12 @@ class LiveRecord:
         self.folder.mkdir(parents=True, exist_ok=True)
         partial = self.path.with_suffix(".tmp")
         partial.write_text(
-            json.dumps({"state_version_hash": state_version_hash, "signature": signature})
+            json.dumps(
+                {
+                    "state_version_hash": state_version_hash,
+                    "code": code_version(),
+                    "signature": signature,
+                }
+            )
         )
         os.replace(partial, self.path)

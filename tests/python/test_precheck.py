@@ -13,14 +13,17 @@ files, never from the pipeline under test.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import duckdb
 import pytest
+from dlt.common.versioned_state import compress_state, decompress_state
 from pipeline_helpers import SavedFolder, pipeline_env, query, run_cli, summary_counts, table_rows
 
-from ingestion.precheck import _window_bound
+from ingestion.precheck import _comparable, _window_bound, code_version
 from medallion.demo import generate_demo
 
 SKIPPED = {
@@ -292,3 +295,125 @@ def test_the_window_bound_is_never_above_the_runs_own() -> None:
     assert _window_bound("2024-12-31T00:30:00", 0) == "2024-12-31"
     assert _window_bound("not a date", 3600) is None
     assert _window_bound(42, 3600) == 42
+
+
+def _record(env: dict[str, str]) -> Path:
+    return Path(env["MEDALLION_DUCKDB_PATH"]).parent / ".dlt" / "medallion" / "live-precheck.json"
+
+
+_NEWEST_LIVE_STATE = (
+    "select s._dlt_load_id, s.state from raw_live._dlt_pipeline_state as s"
+    " join raw_live._dlt_loads as l on l.load_id = s._dlt_load_id"
+    " where l.status = 0 order by l.load_id desc limit 1"
+)
+
+
+def _rewrite_live_state(env: dict[str, str], change: Callable[[str], str]) -> None:
+    """Replace the live pipeline's newest stored state (its text) by ``change(text)``."""
+    with duckdb.connect(env["MEDALLION_DUCKDB_PATH"]) as conn:
+        load_id, text = conn.execute(_NEWEST_LIVE_STATE).fetchone()
+        conn.execute(
+            "update raw_live._dlt_pipeline_state set state = ? where _dlt_load_id = ?",
+            [change(text), load_id],
+        )
+
+
+def test_rows_deleted_from_raw_are_loaded_again(folder: Path) -> None:
+    """The source is as the recorded run left it, but raw lost five rows: the live counts
+    no longer match raw's (less its tombstones), so the live pipeline runs and its key
+    comparison loads them back."""
+    env = _env(folder)
+    warehouse = env["MEDALLION_DUCKDB_PATH"]
+    oldest = "select transaction_id from transactions order by updated_at, 1 limit 5"
+    gone = [row[0] for row in _live(folder, oldest)]
+    with duckdb.connect(warehouse) as conn:
+        conn.execute(
+            "delete from raw_live.transactions where transaction_id in"
+            f" ({', '.join(str(key) for key in gone)})"
+        )
+
+    result = run_cli(["ingest", "--only", "live"], env)
+
+    assert "live" not in _skipped(result.stdout), result.stdout
+    assert "5 late row(s) recovered: 0 in the look-back window, 5 by key" in result.stdout
+    live_keys = {row[0] for row in _live(folder, "select transaction_id from transactions")}
+    raw_keys = {
+        row[0] for row in query(warehouse, "select transaction_id from raw_live.transactions")
+    }
+    assert raw_keys == live_keys
+
+
+def test_a_stored_cursor_other_than_the_sources_newest_runs_the_live_pipeline(
+    folder: Path,
+) -> None:
+    """The record matches (same source, same state version), but the pipeline's own
+    cursor for transactions is two days behind the source's newest value: the run would
+    read from its cursor, not from the source's newest, so it runs (and, as that run
+    moves no cursor when it finds nothing, so does every run until a newer row comes:
+    the check never guesses what a window other than the source's would hold)."""
+    env = _env(folder)
+
+    def cursor_back(text: str) -> str:
+        state = decompress_state(text)
+        for source in state["sources"].values():
+            cursor = source["resources"]["transactions"]["incremental"]["updated_at"]
+            cursor["last_value"] -= dt.timedelta(days=2)
+        return compress_state(state)
+
+    _rewrite_live_state(env, cursor_back)
+
+    result = run_cli(["ingest", "--only", "live"], env)
+
+    assert "live" not in _skipped(result.stdout), result.stdout
+    # it re-read from its own cursor and found those rows loaded already
+    (live_rows,) = _live(folder, "select count(*) from transactions")[0]
+    assert query(env["MEDALLION_DUCKDB_PATH"], "select count(*) from raw_live.transactions") == [
+        (live_rows,)
+    ]
+
+
+def test_a_stored_state_that_cannot_be_decoded_is_told_in_one_line(folder: Path) -> None:
+    """The check cannot read the state: the live pipeline runs, and fails the way it
+    would without the check, in one line rather than a traceback."""
+    env = _env(folder)
+    _rewrite_live_state(env, lambda text: "not a state")
+
+    result = run_cli(["ingest", "--only", "live"], env, expect=1)
+
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "The live pipeline failed at its sync step" in " ".join(result.stdout.split())
+
+
+def test_two_file_patterns_for_one_table_are_still_refused(folder: Path) -> None:
+    env = {**_env(folder), "SOURCES__FILES__FILE_PATTERNS": "surveys/*.csv,surveys/*.csv"}
+
+    result = run_cli(["ingest", "--only", "files"], env, expect=1)
+
+    assert "files" not in _skipped(result.stdout), result.stdout
+    assert "Two file patterns map to the same table: ['surveys']" in result.stderr
+
+
+def test_a_record_made_by_other_code_is_not_trusted(folder: Path) -> None:
+    env = _env(folder)
+    record = _record(env)
+    saved = json.loads(record.read_text())
+    assert saved["code"] == code_version()
+    record.write_text(json.dumps({**saved, "code": "medallion 0.0.9, dlt 1.0.0, 0"}))
+
+    result = run_cli(["ingest", "--only", "live"], env)
+
+    assert "live" not in _skipped(result.stdout), result.stdout
+    assert json.loads(record.read_text())["code"] == code_version()
+    assert "live" in _skipped(run_cli(["ingest", "--only", "live"], env).stdout)
+
+
+def test_cursor_values_are_compared_as_the_source_and_the_state_give_them() -> None:
+    stored = dt.datetime(2024, 12, 31, 23, 59, 59)
+    # SQLite's text, and a MySQL datetime's text, against dlt's datetime
+    assert _comparable("2024-12-31 23:59:59") == _comparable(stored)
+    assert _comparable("2024-12-31 23:59:58") != _comparable(stored)
+    # an aware value (dlt may keep UTC) against the naive source value
+    aware = dt.datetime(2024, 12, 31, 23, 59, 59, tzinfo=dt.UTC)
+    assert _comparable(aware) == _comparable("2024-12-31 23:59:59")
+    assert _comparable(42) == _comparable("42")
+    assert _comparable("not a date") == "not a date"
