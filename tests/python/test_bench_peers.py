@@ -20,8 +20,10 @@ import pytest
 from pipeline_helpers import MYSQL, run_cli
 
 from medallion.bench_peers import (
+    PEER_RUNS,
     PEER_TABLE,
     PEERS,
+    SHORT_TABLE_ROWS,
     BenchFailed,
     Peer,
     PeerSource,
@@ -29,6 +31,7 @@ from medallion.bench_peers import (
     command_peer,
     failed_peers,
     measure_peers,
+    peer_runs,
     peer_table,
     peers_markdown,
 )
@@ -84,8 +87,9 @@ def oracle(database: str) -> tuple[int, Decimal]:
 @pytest.fixture(scope="module")
 def peers(tmp_path_factory: pytest.TempPathFactory, module_prefix: str) -> dict[str, Any]:
     """One `medallion bench --peers-only` at 20,000 lines, as a user runs it: every
-    built-in peer, the script above faithful and spoiled three ways as `--peer`s, two
-    alternating rounds; the databases kept for the oracle (the fixture drops them)."""
+    built-in peer, the script above faithful and spoiled three ways as `--peer`s, three
+    alternating rounds (a small table); the databases kept for the oracle (the fixture
+    drops them)."""
     tmp = tmp_path_factory.mktemp("peers")
     script = tmp / "peer_pymysql_copy.py"
     script.write_text(PEER_SCRIPT)
@@ -143,7 +147,7 @@ def test_every_real_peer_ran_and_landed_the_same_data(peers: dict) -> None:
         row = rows[name]
         assert row["ok"], f"{name}: {row['error']}"
         assert row["error"] is None
-        assert len(row["runs_seconds"]) == 2  # alternating rounds, both timed
+        assert len(row["runs_seconds"]) == 3  # a small table: three rounds, all timed
         assert row["seconds"] == min(row["runs_seconds"]) > 0
         assert row["checked"] is (name != "wire")
     assert peers["json"]["kind"] == "peers"
@@ -288,3 +292,8 @@ def test_a_peer_that_lands_no_table_is_told_so(tmp_path: Path) -> None:
             "(2, 1.00::decimal(12, 2)), (3, null::decimal(12, 2))) as t(id, amount)"
         )
     assert check_landed(right, "main", "transactions", truth) is None
+
+
+def test_a_short_table_gets_one_round_more_than_a_long_one() -> None:
+    assert peer_runs(636_014) == peer_runs(SHORT_TABLE_ROWS) == PEER_RUNS + 1 == 3
+    assert peer_runs(SHORT_TABLE_ROWS + 1) == peer_runs(6_362_768) == PEER_RUNS == 2
