@@ -186,6 +186,21 @@ def _extracted_rows(pipeline: dlt.Pipeline) -> dict[str, int]:
     return counts
 
 
+def _extract_batches(resources: list[Any]) -> list[list[Any]]:
+    """The resources in the groups extracted together: each table's own (to time it),
+    with a state-only resource (named ``_...``: the archive's fingerprints, the live key
+    check's time) in the same extract as the table before it. One extract less is one
+    load package less to normalise and load (0.1-0.2 s), and the state is committed in
+    the same package as the rows it describes."""
+    batches: list[list[Any]] = []
+    for resource in resources:
+        if resource.name.startswith("_") and batches and not batches[-1][0].name.startswith("_"):
+            batches[-1].append(resource)
+        else:
+            batches.append([resource])
+    return batches
+
+
 def _run_pipeline(
     pipeline: dlt.Pipeline,
     resources: list[Any],
@@ -194,12 +209,12 @@ def _run_pipeline(
 ) -> None:
     """Extract each resource on its own (to time it), then normalise and load once."""
     schema = pipeline.dataset_name
-    for resource in resources:
-        name = resource.name
+    for batch in _extract_batches(resources):
+        name = batch[0].name
         if not name.startswith("_"):
             progress(f"extracting {schema}.{name}")
         started = time.perf_counter()
-        pipeline.extract(resource)
+        pipeline.extract(batch)
         elapsed = time.perf_counter() - started
         STEP_SECONDS["extract"] += elapsed
         for table, count in _extracted_rows(pipeline).items():
@@ -300,7 +315,9 @@ def key_check_due(last: dt.datetime | None, every_days: float, now: dt.datetime)
 
 
 class ArchiveFingerprints:
-    """The archive tables' fingerprints, taken in a thread while the other pipelines run.
+    """The archive tables' fingerprints, taken in a thread while the rest of the ingest
+    goes on: the other pipelines, then the archive pipeline's own state restored from
+    the warehouse and the copy's modules imported (``sql_sources.import_reader``).
 
     On MySQL a fingerprint is the server's work (``CHECKSUM TABLE`` and a count:
     seconds per million rows, most of an unchanged archive's run); elsewhere every row
@@ -332,6 +349,10 @@ class ArchiveFingerprints:
     def result(self) -> dict[str, str]:
         return self._future.result()
 
+    def running(self) -> bool:
+        """Whether the fingerprints are still being taken."""
+        return not self._future.done()
+
     def close(self) -> None:
         """Wait for the fingerprints (a query cannot be called back) and let go."""
         self._pool.shutdown(wait=True)
@@ -348,16 +369,22 @@ def ingest_archive(
     """Copy the archive whole, table by table, skipping tables whose content is unchanged
     (by fingerprints taken now, or ``ahead`` of this call)."""
     with _database("archive", settings.archive_url, target) as (engine, tables, pipeline):
+        backend, chunk_size = _backend("archive")
         _fresh_from_warehouse(pipeline)
         previous = sql_sources.stored_fingerprints(pipeline.state)
         if ahead is None:
             progress("fingerprinting the archive tables")
+        else:  # the copy's imports while the server takes the fingerprints: all of
+            # them when a copy is certain (the first one, a full refresh)
+            certain = full_refresh or not previous
+            reader = sql_sources.resolve_backend(backend, engine)
+            sql_sources.import_reader(reader, lambda: certain or ahead.running())
         known = ahead.result() if ahead else None
         plan = sql_sources.plan_archive(engine, tables, previous, full_refresh, known)
         reports = {
             t: TableReport(pipeline.dataset_name, t, note="unchanged") for t in plan.unchanged
         }
-        resources = sql_sources.archive_resources(engine, plan, *_backend("archive"))
+        resources = sql_sources.archive_resources(engine, plan, backend, chunk_size)
         drifts = schema_drift.settle(_named("archive", engine), pipeline, resources, target)
         _run_pipeline(pipeline, resources, reports, progress)
         return _with_warnings(reports, drifts)
@@ -569,9 +596,9 @@ def ingest(
     target: str = "duckdb",
 ) -> list[TableReport]:
     """Run the pipelines (all three by default) into the target's warehouse (``duckdb``
-    or ``mysql``) and return one report per table, in the order of ``only``. With the
-    archive and another source, the archive's fingerprints are taken meanwhile
-    (``ArchiveFingerprints``) and the archive pipeline runs last. On DuckDB a pipeline
+    or ``mysql``) and return one report per table, in the order of ``only``. The
+    archive's fingerprints are taken in a thread from the start (``ArchiveFingerprints``)
+    and the archive pipeline runs last. On DuckDB a pipeline
     whose source has nothing for it is not run at all (``precheck``); its tables are
     reported as a run that found nothing reports them."""
     progress = progress or (lambda message: None)
@@ -580,7 +607,7 @@ def ingest(
     view = precheck.WarehouseView() if full_refresh else precheck.warehouse_states(names, target)
     states = view.states
     ahead = None
-    if "archive" in names and (len(names) > 1 or "archive" in states):
+    if "archive" in names:
         meanwhile = " (meanwhile: the other sources)" if len(names) > 1 else ""
         progress(f"fingerprinting the archive tables{meanwhile}")
         ahead = ArchiveFingerprints(settings.archive_url)

@@ -29,10 +29,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import importlib
+import importlib.util
 import json
 import os
+import sys
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -664,6 +667,38 @@ def fingerprint_tables(name: str, engine: Engine, tables: Iterable[str]) -> dict
     return fingerprints
 
 
+# What a copy with each backend imports on its first batch: pyarrow and its Parquet
+# writer, the reader, and pandas, which pyarrow imports on its first array or scalar
+# built from Python values (dlt's `_dlt_load_id` column).
+READER_MODULES = {
+    "connectorx": ("pyarrow", "pyarrow.parquet", "connectorx", "pandas"),
+    "pyarrow": ("pyarrow", "pyarrow.parquet", "pandas"),
+}
+
+
+def import_reader(backend: str, wanted: Callable[[], bool]) -> list[str]:
+    """Import, one after the other while ``wanted()`` holds, the modules a copy with
+    ``backend`` imports on its first batch (``READER_MODULES``); the names imported. A
+    module not installed is left to fail, or not, where it is used.
+
+    They cost about 0.6 s, half of it pandas. The archive's fingerprints are the
+    server's work (``CHECKSUM TABLE``: about 0.5 s per million rows), taken in a thread
+    (``pipelines.ArchiveFingerprints``): imported while they are taken, instead of on
+    the copy's first batch after them, these imports cost no time. They are imported
+    here, in the thread that copies, and not in one of their own: dlt looks modules up
+    in ``sys.modules`` (``dlt.common.libs.is_pandas_frame``), where another thread's
+    half-imported pandas would be found."""
+    imported = []
+    for name in READER_MODULES.get(backend, ()):
+        if not wanted():
+            break
+        if name in sys.modules or importlib.util.find_spec(name.split(".")[0]) is None:
+            continue
+        importlib.import_module(name)
+        imported.append(name)
+    return imported
+
+
 @dataclass
 class ArchivePlan:
     """Which archive tables this run copies, and which it skips as unchanged."""
@@ -694,8 +729,9 @@ def plan_archive(
 def _fingerprint_resource(fingerprints: dict[str, str]) -> Any:
     """A resource with no rows whose only effect is to save fingerprints in dlt state.
 
-    The state travels in the same load package as the data, so the fingerprints are
-    committed exactly when the copy they describe is.
+    It is extracted with the last table copied (``pipelines._run_pipeline``), so the state
+    travels in the same load package as the data, and the fingerprints are committed
+    exactly when the copy they describe is.
     """
 
     @dlt.resource(name=FINGERPRINT_RESOURCE, selected=True)

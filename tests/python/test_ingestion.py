@@ -85,6 +85,9 @@ def test_first_run_loads_every_table_into_the_three_raw_schemas(sources, tmp_pat
     result = run_cli(["ingest"], env)
     counts = summary_counts(result.stdout)
     warehouse = warehouse_of(env)
+    # the command ends without Python's teardown (cli.exit_now): every connection was
+    # closed before, so DuckDB checkpointed into the file and left no write-ahead log
+    assert not Path(f"{warehouse}.wal").exists()
     for database, schema in [("archive", "raw_archive"), ("live", "raw_live")]:
         for table in DB_TABLES:
             expected = sqlite_count(sources / f"{database}.sqlite", table)
@@ -266,6 +269,17 @@ def test_the_archive_is_copied_again_when_it_changes(sources, tmp_path):
     assert query(warehouse_of(env), "select count(*) from raw_archive.order_notes") == [
         (remaining,)
     ]
+    # the new fingerprints are in the same load package as the copy they describe
+    (copy_load,) = query(warehouse_of(env), "select max(_dlt_load_id) from raw_archive.order_notes")
+    (state_load,) = query(
+        warehouse_of(env),
+        "select _dlt_load_id from raw_archive._dlt_pipeline_state order by created_at desc limit 1",
+    )
+    assert copy_load == state_load
+    assert query(
+        warehouse_of(env),
+        f"select count(*) from raw_archive._dlt_loads where load_id >= '{copy_load[0]}'",
+    ) == [(1,)]
 
 
 # --- configuration errors -------------------------------------------------------------

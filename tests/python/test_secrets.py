@@ -315,8 +315,8 @@ TELEMETRY_VARIABLES = (
     "DO_NOT_TRACK",
 )
 
-# `medallion` is `medallion.cli:main`; this runs it in a process of its own, then reads
-# the settings dbt, dlt and GX actually used in that process.
+# `medallion` is `medallion.cli:entry`, which runs `main`; this runs `main` in a
+# process of its own, then reads the settings dbt, dlt and GX actually used in it.
 TELEMETRY_PROBE = """
 import json, os, sys
 from medallion import cli
