@@ -27,6 +27,8 @@ from typing import Any
 
 import dlt
 
+from medallion.settings import ConfigError
+
 from .lazy import LazyModule
 
 pa = LazyModule("pyarrow")  # for the rows of a new file only (precheck)
@@ -56,11 +58,19 @@ def table_name_for(pattern: str) -> str:
 
 def table_names(patterns: list[str]) -> list[str]:
     """The raw table of each file pattern, in order; two patterns that map to the same
-    table are refused (the pipeline and the check before it refuse them alike)."""
+    table are a configuration error (the pipeline and the check before it refuse them
+    alike), told in one line that names the setting and the patterns."""
     names = [table_name_for(p) for p in patterns]
-    duplicated = {n for n in names if names.count(n) > 1}
-    if duplicated:
-        raise ValueError(f"Two file patterns map to the same table: {sorted(duplicated)}")
+    clashes = [
+        " and ".join(repr(p) for p, n in zip(patterns, names, strict=True) if n == name)
+        + f" load the same table, {name}"
+        for name in sorted({n for n in names if names.count(n) > 1})
+    ]
+    if clashes:
+        raise ConfigError(
+            "sources.files.file_patterns (SOURCES__FILES__FILE_PATTERNS): "
+            f"{'; '.join(clashes)}; give each table one pattern"
+        )
     return names
 
 

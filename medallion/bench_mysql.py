@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -122,22 +123,40 @@ def mysql_target(results: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+def _figures(n: str, mysql: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """One size's rows of the MySQL warehouse, before its failed and slowest nodes."""
+    return [
+        (f"[{n}] MySQL warehouse: full ingest (s)", f"{mysql['ingest']['seconds']:.1f}", ""),
+        (f"[{n}] MySQL warehouse: dbt build (s)", f"{mysql['build']['seconds']:.1f}", ""),
+        (f"[{n}] MySQL build / DuckDB build", f"{mysql['build_ratio']:.2f}x", "<= 10x"),
+    ]
+
+
 def summary_rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(figure, value, target) rows of the MySQL warehouse, for the printed summary."""
+    return target_summary_rows(results, "mysql", "MySQL", _figures)
+
+
+def target_summary_rows(
+    results: dict[str, Any],
+    key: str,
+    name: str,
+    figures: Callable[[str, dict[str, Any]], list[tuple[str, str, str]]],
+) -> list[tuple[str, str, str]]:
+    """The rows of another warehouse built beside DuckDB (``key`` of each size: ``mysql``,
+    ``spark``), for the printed summary: at each size it was measured at, its own
+    ``figures`` (given the size as printed and its results), then its failed nodes and
+    its three slowest, named ``name``."""
     rows = []
     for size in results.get("sizes", []):
-        mysql = size.get("mysql")
-        if not mysql:
+        measured = size.get(key)
+        if not measured:
             continue
         n = f"{size['requested_rows']:,}"
-        build = mysql["build"]
-        rows += [
-            (f"[{n}] MySQL warehouse: full ingest (s)", f"{mysql['ingest']['seconds']:.1f}", ""),
-            (f"[{n}] MySQL warehouse: dbt build (s)", f"{build['seconds']:.1f}", ""),
-            (f"[{n}] MySQL build / DuckDB build", f"{mysql['build_ratio']:.2f}x", "<= 10x"),
-        ]
+        build = measured["build"]
+        rows += figures(n, measured)
         if build.get("failures"):
-            rows.append((f"[{n}] MySQL dbt nodes failed", ", ".join(build["failures"]), "none"))
+            rows.append((f"[{n}] {name} dbt nodes failed", ", ".join(build["failures"]), "none"))
         for node in build["slowest_nodes"][:3]:
-            rows.append((f"[{n}] MySQL slowest: {node['node']} (s)", f"{node['seconds']:.1f}", ""))
+            rows.append((f"[{n}] {name} slowest: {node['node']} (s)", f"{node['seconds']:.1f}", ""))
     return rows

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .bench import BenchFailed, _medallion, build_stages, run_child
-from .bench_mysql import slowest_nodes
+from .bench_mysql import slowest_nodes, target_summary_rows
 
 if TYPE_CHECKING:
     from .bench import Bench
@@ -189,39 +189,33 @@ def measure_spark_target(
     }
 
 
+def _figures(n: str, spark: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """One size's rows of the Spark target, before its failed and slowest nodes."""
+    build = spark["build"]
+    phases = build["phases"]
+    return [
+        (f"[{n}] Spark: ingest into the lake (s)", f"{spark['ingest']['seconds']:.1f}", ""),
+        (f"[{n}] Spark: dbt build (s)", f"{build['seconds']:.1f}", ""),
+        (
+            f"[{n}] Spark: of which start-up, JVM + metastore / register_lake (s)",
+            f"{phases['spark_start']:.1f} / {phases['register_lake']:.1f}",
+            "",
+        ),
+        (f"[{n}] Spark build / DuckDB build", f"{spark['build_ratio']:.2f}x", ""),
+        (
+            f"[{n}] the same without Spark's start-up",
+            f"{spark['build_ratio_without_startup']:.2f}x",
+            "",
+        ),
+        (
+            f"[{n}] Spark: driver memory, load average before / after",
+            f"{spark['driver_memory']}, {spark['load_average_before'][0]:.1f} / "
+            f"{spark['load_average_after'][0]:.1f}",
+            "",
+        ),
+    ]
+
+
 def summary_rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(figure, value, target) rows of the Spark target, for the printed summary."""
-    rows = []
-    for size in results.get("sizes", []):
-        spark = size.get("spark")
-        if not spark:
-            continue
-        n = f"{size['requested_rows']:,}"
-        build = spark["build"]
-        phases = build["phases"]
-        rows += [
-            (f"[{n}] Spark: ingest into the lake (s)", f"{spark['ingest']['seconds']:.1f}", ""),
-            (f"[{n}] Spark: dbt build (s)", f"{build['seconds']:.1f}", ""),
-            (
-                f"[{n}] Spark: of which start-up, JVM + metastore / register_lake (s)",
-                f"{phases['spark_start']:.1f} / {phases['register_lake']:.1f}",
-                "",
-            ),
-            (f"[{n}] Spark build / DuckDB build", f"{spark['build_ratio']:.2f}x", ""),
-            (
-                f"[{n}] the same without Spark's start-up",
-                f"{spark['build_ratio_without_startup']:.2f}x",
-                "",
-            ),
-            (
-                f"[{n}] Spark: driver memory, load average before / after",
-                f"{spark['driver_memory']}, {spark['load_average_before'][0]:.1f} / "
-                f"{spark['load_average_after'][0]:.1f}",
-                "",
-            ),
-        ]
-        if build.get("failures"):
-            rows.append((f"[{n}] Spark dbt nodes failed", ", ".join(build["failures"]), "none"))
-        for node in build["slowest_nodes"][:3]:
-            rows.append((f"[{n}] Spark slowest: {node['node']} (s)", f"{node['seconds']:.1f}", ""))
-    return rows
+    return target_summary_rows(results, "spark", "Spark", _figures)

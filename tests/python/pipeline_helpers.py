@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -134,8 +135,6 @@ def change_one_live_sale(live: Path, warehouse: Path | str) -> tuple[int, int, i
     """A valid change to the first live sale of the fact, in the live SQLite source: 7
     more items, the amount follows (quantity * unit_price), ``updated_at`` ahead of the
     demo's. Returns its id, the quantity before and the quantity after."""
-    import sqlite3
-
     (transaction_id,) = query(
         warehouse,
         "select transaction_id from marts.fct_transactions where transaction_type = 'Sale'"
@@ -152,6 +151,24 @@ def change_one_live_sale(live: Path, warehouse: Path | str) -> tuple[int, int, i
             (quantity + 7, quantity + 7, transaction_id),
         )
     return transaction_id, quantity, quantity + 7
+
+
+def copy_first_live_transaction(conn: sqlite3.Connection, transaction_id: int) -> None:
+    """An insert in the live SQLite source, through ``conn`` (inside the caller's
+    transaction): the first transaction again under a new ``transaction_id``, with its
+    own order number and an ``updated_at`` ahead of the demo's and of
+    ``change_one_live_sale``'s."""
+    columns = [column[1] for column in conn.execute("pragma table_info(transactions)")]
+    first = conn.execute("select * from transactions order by transaction_id limit 1")
+    inserted = dict(zip(columns, first.fetchone(), strict=True))
+    inserted.update(
+        transaction_id=transaction_id, order_number=999999, updated_at="2025-07-03 08:00:00"
+    )
+    conn.execute(
+        f"insert into transactions ({', '.join(inserted)})"
+        f" values ({', '.join('?' * len(inserted))})",
+        list(inserted.values()),
+    )
 
 
 def table_rows(warehouse: Path | str, table: str) -> list[tuple[Any, ...]]:

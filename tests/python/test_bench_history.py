@@ -1,16 +1,20 @@
-"""The table of recorded benchmark runs (``medallion bench --history``), on the real files
-of ``bench/results/``: fast, no warehouse, no MySQL."""
+"""The table of recorded benchmark runs (``medallion bench --history``) and the summary
+rows of the MySQL and Spark targets, on the real files of ``bench/results/``: fast, no
+warehouse, no MySQL, no JVM."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+from medallion import bench_mysql, bench_spark
 from medallion.bench import HISTORY_HEADER, history_markdown, history_row
 from medallion.cli import main
 
 RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results"
 RECORDED = RESULTS / "20261206T162832Z.json"
+WITH_MYSQL = RESULTS / "20261207T055148Z.json"  # MySQL at 1M rows, no Spark
+WITH_SPARK = RESULTS / "20261207T112118Z.json"  # Spark at 1M rows, no MySQL
 
 
 def _cells(line: str) -> list[str]:
@@ -73,3 +77,52 @@ def test_the_command_prints_the_table(capsys) -> None:
     assert main(["bench", "--history", "--history-dir", str(RESULTS)]) == 0
     out = capsys.readouterr().out
     assert "| 2026-12-06 16:28 | `b5cb6b8` | 10M | 49.5% (56.9%) |" in out
+
+
+def test_the_mysql_and_spark_summary_rows_of_recorded_runs() -> None:
+    with_mysql = json.loads(WITH_MYSQL.read_text())
+    with_spark = json.loads(WITH_SPARK.read_text())
+    assert bench_mysql.summary_rows(with_mysql) == [
+        ("[1,000,000] MySQL warehouse: full ingest (s)", "60.9", ""),
+        ("[1,000,000] MySQL warehouse: dbt build (s)", "273.1", ""),
+        ("[1,000,000] MySQL build / DuckDB build", "5.39x", "<= 10x"),
+        (
+            "[1,000,000] MySQL slowest: test:relationships_int_customers_merged_customer_id"
+            "__survivor_customer_id__ref_int_customer_id_map_ (s)",
+            "60.5",
+            "",
+        ),
+        ("[1,000,000] MySQL slowest: model:fct_transactions (s)", "54.7", ""),
+        ("[1,000,000] MySQL slowest: model:int_transactions_ranked (s)", "23.4", ""),
+    ]
+    assert bench_spark.summary_rows(with_spark) == [
+        ("[1,000,000] Spark: ingest into the lake (s)", "52.9", ""),
+        ("[1,000,000] Spark: dbt build (s)", "685.4", ""),
+        (
+            "[1,000,000] Spark: of which start-up, JVM + metastore / register_lake (s)",
+            "48.8 / 23.9",
+            "",
+        ),
+        ("[1,000,000] Spark build / DuckDB build", "4.89x", ""),
+        ("[1,000,000] the same without Spark's start-up", "4.37x", ""),
+        ("[1,000,000] Spark: driver memory, load average before / after", "6g, 10.5 / 9.4", ""),
+        ("[1,000,000] Spark slowest: model:fct_transactions (s)", "31.9", ""),
+        ("[1,000,000] Spark slowest: model:int_transactions_unioned (s)", "23.5", ""),
+        ("[1,000,000] Spark slowest: model:int_transactions_ranked (s)", "19.8", ""),
+    ]
+    # a target not measured in a run gives no row
+    assert bench_mysql.summary_rows(with_spark) == []
+    assert bench_spark.summary_rows(with_mysql) == []
+
+
+def test_failed_nodes_come_before_the_slowest() -> None:
+    for module, recorded, key, name in [
+        (bench_mysql, WITH_MYSQL, "mysql", "MySQL"),
+        (bench_spark, WITH_SPARK, "spark", "Spark"),
+    ]:
+        results = json.loads(recorded.read_text())
+        passed = module.summary_rows(results)
+        results["sizes"][-1][key]["build"]["failures"] = ["model:a", "test:b"]
+        failed = module.summary_rows(results)
+        row = (f"[1,000,000] {name} dbt nodes failed", "model:a, test:b", "none")
+        assert failed == [*passed[:-3], row, *passed[-3:]]

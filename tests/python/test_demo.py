@@ -12,6 +12,7 @@ import csv
 import hashlib
 import io
 import re
+import shutil
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from pipeline_helpers import copy_first_live_transaction
 
 from medallion.demo import DemoSources, generate_demo  # noqa: E402
 
@@ -497,6 +499,30 @@ def test_orders_deal_sizes_territories_and_months(db: sqlite3.Connection) -> Non
     for table in ("customers", "products", "transactions", "order_notes"):
         assert _one(db, f"select max(updated_at) from main.{table}") < "2024-01-01", table
     assert _one(db, "select min(transaction_date) from l.transactions") >= "2023-11-01"
+
+
+def test_the_tests_copy_of_the_first_live_transaction(demo: DemoSources, tmp_path: Path) -> None:
+    """``copy_first_live_transaction`` (tests/python/pipeline_helpers.py), the live
+    insert the Spark tests make: exactly one row more, the first transaction's but for
+    its id, order number and ``updated_at``."""
+    live = tmp_path / "live.sqlite"
+    shutil.copyfile(_path(demo.live_url), live)
+    with sqlite3.connect(live) as conn:
+        before = conn.execute("select * from transactions order by transaction_id").fetchall()
+        new_id = _one(conn, "select max(transaction_id) from transactions") + 1000
+        copy_first_live_transaction(conn, new_id)
+    with sqlite3.connect(live) as conn:
+        columns = [column[1] for column in conn.execute("pragma table_info(transactions)")]
+        after = conn.execute("select * from transactions order by transaction_id").fetchall()
+    assert after[:-1] == before
+    first, added = (dict(zip(columns, row, strict=True)) for row in (before[0], after[-1]))
+    assert added == {
+        **first,
+        "transaction_id": new_id,
+        "order_number": "999999",  # a text column (VARCHAR): SQLite stores the number as text
+        "updated_at": "2025-07-03 08:00:00",
+    }
+    assert first["order_number"] != "999999" and first["updated_at"] < "2025-07-03"
 
 
 # --- customers and products ------------------------------------------------------------

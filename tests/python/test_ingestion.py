@@ -301,6 +301,23 @@ def test_a_malformed_url_names_the_setting_to_fix(sources, tmp_path):
     assert "Traceback" not in result.stdout + result.stderr
 
 
+def test_two_file_patterns_for_one_table_are_a_configuration_error(sources, tmp_path):
+    env = env_for(sources, tmp_path)
+    env["SOURCES__FILES__FILE_PATTERNS"] = "surveys/*.csv,surveys*.csv"
+    result = run_cli(["ingest", "--only", "files"], env, expect=2)
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr
+    (line,) = [line for line in result.stdout.splitlines() if "surveys" in line]
+    assert line == (
+        "Configuration error: sources.files.file_patterns (SOURCES__FILES__FILE_PATTERNS): "
+        "'surveys/*.csv' and 'surveys*.csv' load the same table, surveys; give each table "
+        "one pattern"
+    )
+    assert not warehouse_of(env).exists() or query(
+        warehouse_of(env),
+        "select count(*) from information_schema.tables where table_schema = 'raw_files'",
+    ) == [(0,)]
+
+
 def test_an_unreachable_source_fails_naming_it_and_never_prints_the_password(
     sources, tmp_path, mysql_server
 ):

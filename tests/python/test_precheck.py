@@ -387,10 +387,14 @@ def test_a_stored_state_that_cannot_be_decoded_is_told_in_one_line(folder: Path)
 def test_two_file_patterns_for_one_table_are_still_refused(folder: Path) -> None:
     env = {**_env(folder), "SOURCES__FILES__FILE_PATTERNS": "surveys/*.csv,surveys/*.csv"}
 
-    result = run_cli(["ingest", "--only", "files"], env, expect=1)
+    result = run_cli(["ingest", "--only", "files"], env, expect=2)
 
     assert "files" not in _skipped(result.stdout), result.stdout
-    assert "Two file patterns map to the same table: ['surveys']" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr
+    assert (
+        "Configuration error: sources.files.file_patterns (SOURCES__FILES__FILE_PATTERNS): "
+        "'surveys/*.csv' and 'surveys/*.csv' load the same table, surveys"
+    ) in result.stdout.splitlines()[-1]
 
 
 def test_a_record_made_by_other_code_is_not_trusted(folder: Path) -> None:

@@ -27,7 +27,12 @@ from typing import Any
 
 import duckdb
 import pytest
-from pipeline_helpers import change_one_live_sale, pipeline_env, run_cli
+from pipeline_helpers import (
+    change_one_live_sale,
+    copy_first_live_transaction,
+    pipeline_env,
+    run_cli,
+)
 
 # the same comparison as the MySQL warehouse's: values normalised, rows sorted
 from test_mysql_warehouse import Table, duckdb_schema, sorted_rows
@@ -308,17 +313,7 @@ def test_after_live_updates_an_insert_and_hard_deletes_spark_matches_duckdb_agai
             " where product_code = ?",
             (product,),
         )
-        columns = [column[1] for column in conn.execute("pragma table_info(transactions)")]
-        first = conn.execute("select * from transactions order by transaction_id limit 1")
-        inserted = dict(zip(columns, first.fetchone(), strict=True))
-        inserted.update(
-            transaction_id=deleted + 1000, order_number=999999, updated_at="2025-07-03 08:00:00"
-        )
-        conn.execute(
-            f"insert into transactions ({', '.join(inserted)})"
-            f" values ({', '.join('?' * len(inserted))})",
-            list(inserted.values()),
-        )
+        copy_first_live_transaction(conn, deleted + 1000)
     started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     first_publication = published_folder(builds.spark_warehouse)
     with ThreadPoolExecutor(max_workers=2) as pool:

@@ -21,7 +21,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from pipeline_helpers import PROJECT_DIR, change_one_live_sale, pipeline_env, run_cli
+from pipeline_helpers import (
+    PROJECT_DIR,
+    change_one_live_sale,
+    copy_first_live_transaction,
+    pipeline_env,
+    run_cli,
+)
 from test_spark import (
     COMPARED_SCHEMAS,
     _closed_by,
@@ -92,17 +98,7 @@ def test_an_incremental_build_on_spark_matches_duckdbs(tmp_path: Path) -> None:
     with sqlite3.connect(live) as conn:
         (deleted,) = conn.execute("select max(transaction_id) from transactions").fetchone()
         conn.execute("delete from transactions where transaction_id = ?", (deleted,))
-        columns = [column[1] for column in conn.execute("pragma table_info(transactions)")]
-        first = conn.execute("select * from transactions order by transaction_id limit 1")
-        inserted = dict(zip(columns, first.fetchone(), strict=True))
-        inserted.update(
-            transaction_id=deleted + 1000, order_number=999999, updated_at="2025-07-03 08:00:00"
-        )
-        conn.execute(
-            f"insert into transactions ({', '.join(inserted)})"
-            f" values ({', '.join('?' * len(inserted))})",
-            list(inserted.values()),
-        )
+        copy_first_live_transaction(conn, deleted + 1000)
     started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
     def second_duckdb() -> str:
