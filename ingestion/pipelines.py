@@ -186,15 +186,19 @@ def _extracted_rows(pipeline: dlt.Pipeline) -> dict[str, int]:
     return counts
 
 
+# Resources without rows whose only effect is on the pipeline's state.
+STATE_ONLY = frozenset({sql_sources.FINGERPRINT_RESOURCE, sql_sources.KEY_CHECK_RESOURCE})
+
+
 def _extract_batches(resources: list[Any]) -> list[list[Any]]:
     """The resources in the groups extracted together: each table's own (to time it),
-    with a state-only resource (named ``_...``: the archive's fingerprints, the live key
+    with a state-only resource (``STATE_ONLY``: the archive's fingerprints, the live key
     check's time) in the same extract as the table before it. One extract less is one
     load package less to normalise and load (0.1-0.2 s), and the state is committed in
     the same package as the rows it describes."""
     batches: list[list[Any]] = []
     for resource in resources:
-        if resource.name.startswith("_") and batches and not batches[-1][0].name.startswith("_"):
+        if resource.name in STATE_ONLY and batches and batches[-1][0].name not in STATE_ONLY:
             batches[-1].append(resource)
         else:
             batches.append([resource])
@@ -353,9 +357,11 @@ class ArchiveFingerprints:
         """Whether the fingerprints are still being taken."""
         return not self._future.done()
 
-    def close(self) -> None:
-        """Wait for the fingerprints (a query cannot be called back) and let go."""
-        self._pool.shutdown(wait=True)
+    def close(self, wait: bool = True) -> None:
+        """Wait for the fingerprints (a query cannot be called back) and let go; when
+        the ingest failed (``wait=False``) the failure is told at once: a query under
+        way ends on its own, and Python's exit waits for it."""
+        self._pool.shutdown(wait=wait, cancel_futures=not wait)
         self._engine.dispose()
 
 
@@ -611,6 +617,7 @@ def ingest(
         meanwhile = " (meanwhile: the other sources)" if len(names) > 1 else ""
         progress(f"fingerprinting the archive tables{meanwhile}")
         ahead = ArchiveFingerprints(settings.archive_url)
+    failed = True
     try:
         for name in sorted(names, key=lambda n: ahead is not None and n == "archive"):
             extra: dict[str, Any] = {"ahead": ahead} if name == "archive" else {}
@@ -620,9 +627,10 @@ def ingest(
                     reports[name] = skipped
                     continue
             reports[name] = _run_ingester(name, settings, full_refresh, progress, target, extra)
+        failed = False
     finally:
         if ahead is not None:
-            ahead.close()
+            ahead.close(wait=not failed)
     return [report for name in names for report in reports[name]]
 
 

@@ -681,10 +681,12 @@ def import_reader(backend: str, wanted: Callable[[], bool]) -> list[str]:
     ``backend`` imports on its first batch (``READER_MODULES``); the names imported. A
     module not installed is left to fail, or not, where it is used.
 
-    They cost about 0.6 s, half of it pandas. The archive's fingerprints are the
-    server's work (``CHECKSUM TABLE``: about 0.5 s per million rows), taken in a thread
-    (``pipelines.ArchiveFingerprints``): imported while they are taken, instead of on
-    the copy's first batch after them, these imports cost no time. They are imported
+    They cost about 0.6 s, half of it pandas. On MySQL the archive's fingerprints are
+    the server's work (``CHECKSUM TABLE``: about 0.5 s per million rows), taken in a
+    thread (``pipelines.ArchiveFingerprints``): imported while they are taken, instead
+    of on the copy's first batch after them, these imports cost no time (on SQLite the
+    fingerprints are hashed in Python and share its one running thread). ``wanted`` is
+    asked between two modules, so one import may end after the fingerprints. They are imported
     here, in the thread that copies, and not in one of their own: dlt looks modules up
     in ``sys.modules`` (``dlt.common.libs.is_pandas_frame``), where another thread's
     half-imported pandas would be found."""
@@ -694,7 +696,10 @@ def import_reader(backend: str, wanted: Callable[[], bool]) -> list[str]:
             break
         if name in sys.modules or importlib.util.find_spec(name.split(".")[0]) is None:
             continue
-        importlib.import_module(name)
+        try:
+            importlib.import_module(name)
+        except ImportError:  # installed but broken: the copy, if one follows, says so
+            continue
         imported.append(name)
     return imported
 

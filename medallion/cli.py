@@ -645,14 +645,21 @@ def exit_now(code: int) -> None:
 
     Python's own exit unloads every module and frees every object one by one: after an
     ingest (dlt, pyarrow, SQLAlchemy, pandas loaded) that takes 0.3-0.5 s, which a
-    command line pays on every run (docs/performance.md). Here the exit handlers run
+    command line pays on every run (docs/performance.md, "A first copy's fixed costs").
+    Here the DuckDB warehouse dbt-duckdb keeps open after a build is closed first (so
+    DuckDB writes its log into the file, as it does on close), the exit handlers run
     (logging's flush among them), both streams are flushed, and the process ends; the
-    operating system releases its memory and files (a DuckDB file's lock with them; a
-    committed DuckDB write is in its file or its write-ahead log either way). While a
-    thread other than this one still runs, the interpreter's own exit is kept: it waits
-    for such threads, and this one would cut them off."""
-    if threading.active_count() > 1:
+    operating system releases its memory and files. Daemon threads (tqdm's monitor,
+    which Great Expectations starts) end with the process, as Python's own exit ends
+    them; while any other thread is alive the interpreter's own exit is kept: it waits
+    for that thread, and this one would cut it off."""
+    main = threading.main_thread()
+    if any(t is not main and not t.daemon for t in threading.enumerate()):
         sys.exit(code)
+    if "dbt.adapters.duckdb.connections" in sys.modules:
+        from .transform import release_warehouse
+
+        release_warehouse()
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):

@@ -174,10 +174,10 @@ def _pid_alive(pid: int) -> bool:
 # extracting the live database (the package of a table already extracted waits in the
 # pipeline folder); normalize:2 in the middle of normalising live's packages; load:12 in
 # the middle of loading live (its customers package is loaded and its state committed,
-# the next package's rows are in raw_live but its load never completed); load:27 in the
-# middle of loading the archive (live and files complete; its last package, the
-# transactions with the fingerprints' state, has both jobs loaded, one of which ends
-# first, but the package is not complete); dbt:dim_customer when
+# the next package's rows are in raw_live but its load never completed); load:27 while
+# loading the archive (live and files complete): after the last job of its last package
+# (the transactions with the fingerprints' state; its two jobs end in either order),
+# before that package completes; dbt:dim_customer when
 # dim_customer has been built, so before fct_transactions (which reads it).
 KILL_POINTS = {
     "extract:3": "extracting raw_live.",
