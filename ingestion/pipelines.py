@@ -17,6 +17,7 @@ import datetime as dt
 import json
 import os
 import re
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -190,15 +191,17 @@ def _extracted_rows(pipeline: dlt.Pipeline) -> dict[str, int]:
 STATE_ONLY = frozenset({sql_sources.FINGERPRINT_RESOURCE, sql_sources.KEY_CHECK_RESOURCE})
 
 
-def _extract_batches(resources: list[Any]) -> list[list[Any]]:
+def _extract_batches(resources: list[Any], state_with_table: bool = True) -> list[list[Any]]:
     """The resources in the groups extracted together: each table's own (to time it),
     with a state-only resource (``STATE_ONLY``: the archive's fingerprints, the live key
     check's time) in the same extract as the table before it. One extract less is one
     load package less to normalise and load (0.1-0.2 s), and the state is committed in
-    the same package as the rows it describes."""
+    the same package as the rows it describes. ``state_with_table=False``: every
+    resource on its own."""
     batches: list[list[Any]] = []
     for resource in resources:
-        if resource.name in STATE_ONLY and batches and batches[-1][0].name not in STATE_ONLY:
+        joins = state_with_table and batches and batches[-1][0].name not in STATE_ONLY
+        if resource.name in STATE_ONLY and joins:
             batches[-1].append(resource)
         else:
             batches.append([resource])
@@ -210,10 +213,12 @@ def _run_pipeline(
     resources: list[Any],
     reports: dict[str, TableReport],
     progress: Progress,
+    state_with_table: bool = True,
 ) -> None:
-    """Extract each resource on its own (to time it), then normalise and load once."""
+    """Extract each table on its own (to time it; ``_extract_batches``), then normalise
+    and load once."""
     schema = pipeline.dataset_name
-    for batch in _extract_batches(resources):
+    for batch in _extract_batches(resources, state_with_table):
         name = batch[0].name
         if not name.startswith("_"):
             progress(f"extracting {schema}.{name}")
@@ -345,13 +350,22 @@ class ArchiveFingerprints:
             self._engine.dispose()
             raise
         self.tables = tables
+        self._opened = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fingerprints")
         self._future = self._pool.submit(
-            sql_sources.fingerprint_tables, "archive", self._engine, tables
+            sql_sources.fingerprint_tables, "archive", self._engine, tables, self._opened
         )
 
     def result(self) -> dict[str, str]:
         return self._future.result()
+
+    def copy_beside(self) -> bool:
+        """Wait until a copy may start reading, and say whether it reads beside the
+        fingerprints: True once the snapshot they are taken in is open while they are
+        still being taken (MySQL, InnoDB: ``sql_sources.fingerprint_tables``), False
+        when they are done (or failed: ``result()`` says why)."""
+        self._opened.wait()
+        return not self._future.done()
 
     def running(self) -> bool:
         """Whether the fingerprints are still being taken."""
@@ -380,19 +394,33 @@ def ingest_archive(
         previous = sql_sources.stored_fingerprints(pipeline.state)
         if ahead is None:
             progress("fingerprinting the archive tables")
-        else:  # the copy's imports while the server takes the fingerprints: all of
-            # them when a copy is certain (the first one, a full refresh)
+        beside = False
+        if ahead is not None:  # the copy's imports while the server takes the
+            # fingerprints: all of them when a copy is certain (the first, a full refresh)
             certain = full_refresh or not previous
             reader = sql_sources.resolve_backend(backend, engine)
             sql_sources.import_reader(reader, lambda: certain or ahead.running())
-        known = ahead.result() if ahead else None
-        plan = sql_sources.plan_archive(engine, tables, previous, full_refresh, known)
+            # a copy of every table reads beside the fingerprints once their snapshot
+            # is open: they describe a state no newer than the one it reads
+            beside = certain and set(tables) <= set(ahead.tables) and ahead.copy_beside()
+        if beside:
+            progress("copying every archive table beside their fingerprints (snapshot open)")
+            plan = sql_sources.ArchivePlan(
+                to_copy=tables,
+                unchanged=[],
+                fingerprints=lambda: {t: ahead.result()[t] for t in tables},
+            )
+        else:
+            known = ahead.result() if ahead else None
+            plan = sql_sources.plan_archive(engine, tables, previous, full_refresh, known)
         reports = {
             t: TableReport(pipeline.dataset_name, t, note="unchanged") for t in plan.unchanged
         }
         resources = sql_sources.archive_resources(engine, plan, backend, chunk_size)
         drifts = schema_drift.settle(_named("archive", engine), pipeline, resources, target)
-        _run_pipeline(pipeline, resources, reports, progress)
+        # beside the fingerprints, their state follows the tables in a package of its
+        # own: extracted with the last table, it would wait for them before its rows
+        _run_pipeline(pipeline, resources, reports, progress, state_with_table=not beside)
         return _with_warnings(reports, drifts)
 
 

@@ -34,6 +34,7 @@ import importlib.util
 import json
 import os
 import sys
+import threading
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -612,20 +613,26 @@ def table_fingerprint(engine: Engine, table: str) -> str:
     rows). Summaries of the columns (counts, sums, text lengths) were cheaper and missed
     exactly those edits.
     """
-    quoted = engine.dialect.identifier_preparer.quote(table)
     with engine.connect() as conn:
-        if engine.dialect.name in ("mysql", "mariadb"):
-            checksum = conn.execute(sa.text(f"checksum table {quoted}")).one()
-            count = conn.execute(sa.text(f"select count(*) from {quoted}")).scalar_one()
-            parts = [str(count), str(checksum[1])]
-        else:
-            names = [column["name"] for column in sa.inspect(conn).get_columns(table)]
-            columns = ", ".join(engine.dialect.identifier_preparer.quote(n) for n in names)
-            rows = conn.execution_options(yield_per=FINGERPRINT_BATCH_ROWS).execute(
-                sa.text(f"select {columns} from {quoted}")
-            )
-            count, digest = _rows_digest(rows.partitions())
-            parts = [json.dumps(names), str(count), str(digest)]
+        return _fingerprint_on(conn, table)
+
+
+def _fingerprint_on(conn: sa.Connection, table: str) -> str:
+    """``table_fingerprint`` read through an open connection (and its transaction)."""
+    dialect = conn.dialect
+    quoted = dialect.identifier_preparer.quote(table)
+    if dialect.name in ("mysql", "mariadb"):
+        checksum = conn.execute(sa.text(f"checksum table {quoted}")).one()
+        count = conn.execute(sa.text(f"select count(*) from {quoted}")).scalar_one()
+        parts = [str(count), str(checksum[1])]
+    else:
+        names = [column["name"] for column in sa.inspect(conn).get_columns(table)]
+        columns = ", ".join(dialect.identifier_preparer.quote(n) for n in names)
+        rows = conn.execution_options(yield_per=FINGERPRINT_BATCH_ROWS).execute(
+            sa.text(f"select {columns} from {quoted}")
+        )
+        count, digest = _rows_digest(rows.partitions())
+        parts = [json.dumps(names), str(count), str(digest)]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
@@ -650,21 +657,63 @@ def _rows_digest(batches: Iterable[Iterable[Any]]) -> tuple[int, int]:
     return count, total % (1 << 128)
 
 
-def fingerprint_tables(name: str, engine: Engine, tables: Iterable[str]) -> dict[str, str]:
+def fingerprint_tables(
+    name: str, engine: Engine, tables: Iterable[str], opened: threading.Event | None = None
+) -> dict[str, str]:
     """``table_fingerprint`` of each table; a table the server will not fingerprint (no
     SELECT on it, dropped meanwhile, the server gone) fails with the source's name, the
-    table and the server's reason, not a driver trace."""
-    fingerprints = {}
-    for table in tables:
-        try:
-            fingerprints[table] = table_fingerprint(engine, table)
-        except sa.exc.SQLAlchemyError as exc:
-            raise SourceUnavailable(
-                f"Cannot fingerprint table {table!r} of the {name} database at "
-                f"{engine.url.render_as_string(hide_password=True)}: {_driver_reason(exc)}. "
-                f"Nothing of the {name} was copied in this run; what it copied before stays."
-            ) from None
-    return fingerprints
+    table and the server's reason, not a driver trace.
+
+    ``opened``, when given, is set as soon as a copy may read the tables beside the
+    fingerprints: on MySQL when every table is InnoDB, once one transaction is open
+    ``WITH CONSISTENT SNAPSHOT``, in which every fingerprint is then taken (InnoDB
+    answers ``CHECKSUM TABLE`` and the count for that snapshot, whatever is committed
+    after it), so the fingerprints describe a state no newer than what a copy started
+    afterwards reads; elsewhere once they are all taken (or failed)."""
+    tables = list(tables)
+    try:
+        with engine.connect() as conn:
+            if opened is not None and _innodb_only(conn, tables):
+                conn.exec_driver_sql("start transaction with consistent snapshot")
+                opened.set()
+            fingerprints = {}
+            for table in tables:
+                try:
+                    fingerprints[table] = _fingerprint_on(conn, table)
+                except sa.exc.SQLAlchemyError as exc:
+                    raise SourceUnavailable(
+                        f"Cannot fingerprint table {table!r} of the {name} database at "
+                        f"{engine.url.render_as_string(hide_password=True)}: "
+                        f"{_driver_reason(exc)}. Nothing of the {name} was copied in this "
+                        f"run; what it copied before stays."
+                    ) from None
+            return fingerprints
+    except sa.exc.SQLAlchemyError as exc:
+        raise SourceUnavailable(
+            f"Cannot fingerprint the {name} database at "
+            f"{engine.url.render_as_string(hide_password=True)}: {_driver_reason(exc)}. "
+            f"Nothing of the {name} was copied in this run; what it copied before stays."
+        ) from None
+    finally:
+        if opened is not None:
+            opened.set()
+
+
+def _innodb_only(conn: sa.Connection, tables: list[str]) -> bool:
+    """Whether ``conn`` is MySQL's and every table in ``tables`` is an InnoDB table (a
+    view, MyISAM or any other engine keeps no snapshot)."""
+    if conn.dialect.name not in ("mysql", "mariadb") or not tables:
+        return False
+    engines = dict(
+        conn.execute(
+            sa.text(
+                "select table_name, engine from information_schema.tables"
+                " where table_schema = database() and table_name in :tables"
+            ).bindparams(sa.bindparam("tables", expanding=True)),
+            {"tables": tables},
+        ).all()
+    )
+    return all(str(engines.get(table) or "").lower() == "innodb" for table in tables)
 
 
 # What a copy with each backend imports on its first batch: pyarrow and its Parquet
@@ -710,7 +759,8 @@ class ArchivePlan:
 
     to_copy: list[str]
     unchanged: list[str]
-    fingerprints: dict[str, str]
+    # taken, or (a first copy beside the fingerprints) to be waited for when stored
+    fingerprints: dict[str, str] | Callable[[], dict[str, str]]
 
 
 def plan_archive(
@@ -731,17 +781,20 @@ def plan_archive(
     return ArchivePlan(to_copy=to_copy, unchanged=unchanged, fingerprints=fingerprints)
 
 
-def _fingerprint_resource(fingerprints: dict[str, str]) -> Any:
+def _fingerprint_resource(fingerprints: dict[str, str] | Callable[[], dict[str, str]]) -> Any:
     """A resource with no rows whose only effect is to save fingerprints in dlt state.
 
     It is extracted with the last table copied (``pipelines._run_pipeline``), so the state
     travels in the same load package as the data, and the fingerprints are committed
-    exactly when the copy they describe is.
+    exactly when the copy they describe is. A first copy read beside the fingerprints
+    gives them as a function that waits for them; the state then follows the tables in
+    a package of its own, and until it is loaded the next run copies every table again.
     """
 
     @dlt.resource(name=FINGERPRINT_RESOURCE, selected=True)
     def fingerprints_state() -> Iterable[dict[str, Any]]:
-        dlt.current.resource_state()["tables"] = dict(fingerprints)
+        taken = fingerprints() if callable(fingerprints) else fingerprints
+        dlt.current.resource_state()["tables"] = dict(taken)
         yield from ()
 
     return fingerprints_state

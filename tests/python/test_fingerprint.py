@@ -7,7 +7,9 @@ rows. Content that did not change keeps its fingerprint, whatever the rows' orde
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 from pipeline_helpers import MYSQL
 
-from ingestion.sql_sources import make_engine, table_fingerprint
+from ingestion.sql_sources import fingerprint_tables, make_engine, table_fingerprint
 
 ROWS = [
     (1, "SO1", 20, "APAC", "119.63", "2022-01-01 03:08:56"),
@@ -62,6 +64,12 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engi
         yield engine
         engine.dispose()
         return
+    with _mariadb_database() as engine:
+        yield engine
+
+
+@contextlib.contextmanager
+def _mariadb_database() -> Iterator[sa.Engine]:
     name = f"t{uuid.uuid4().hex[:10]}_fingerprint"
     server = pymysql.connect(**MYSQL)
     try:
@@ -137,3 +145,49 @@ def test_a_value_and_its_text_are_told_apart_on_sqlite(tmp_path: Path):
         prints.append(table_fingerprint(engine, "t"))
     engine.dispose()
     assert len(set(prints)) == len(prints), prints
+
+
+class _CommitWhenOpened(threading.Event):
+    """``opened`` of ``fingerprint_tables``: the moment it is set (a copy may start
+    reading), another connection commits ``statement``."""
+
+    def __init__(self, engine: sa.Engine, statement: str) -> None:
+        super().__init__()
+        self.engine, self.statement, self.committed = engine, statement, False
+
+    def set(self) -> None:
+        if not self.committed:
+            self.committed = True
+            with self.engine.begin() as conn:
+                conn.execute(sa.text(self.statement))
+        super().set()
+
+
+def _no_change_after_opened(engine: sa.Engine) -> None:
+    before = table_fingerprint(engine, "transactions")
+    opened = _CommitWhenOpened(engine, CHANGES["same-length text edit"][0])
+    taken = fingerprint_tables("archive", engine, ["transactions"], opened)
+    assert opened.is_set() and opened.committed
+    assert taken == {"transactions": before}
+    assert table_fingerprint(engine, "transactions") != before  # the change is there
+
+
+def test_the_fingerprints_never_see_a_row_committed_after_a_copy_may_start(
+    database: sa.Engine,
+):
+    """A copy starts reading once ``opened`` is set; a fingerprint that saw a change the
+    copy may have missed would let the next run skip the table for good. On MariaDB
+    (InnoDB) the fingerprints are taken in a snapshot opened before ``opened`` is set;
+    on SQLite ``opened`` is set only when they are taken."""
+    _load(database, ROWS)
+    _no_change_after_opened(database)
+
+
+@pytest.mark.mysql
+def test_a_table_without_snapshots_is_fingerprinted_before_a_copy_may_start():
+    """MyISAM keeps no snapshot: ``opened`` is set only when the fingerprints are taken."""
+    with _mariadb_database() as engine:
+        _load(engine, ROWS)
+        with engine.begin() as conn:
+            conn.execute(sa.text("alter table transactions engine=MyISAM"))
+        _no_change_after_opened(engine)

@@ -14,15 +14,21 @@ import json
 import subprocess
 import sys
 import textwrap
+import threading
 import time
+import uuid
 from pathlib import Path
 
-from pipeline_helpers import PROJECT_DIR, pipeline_env, query
+import pymysql
+import pytest
+from pipeline_helpers import MYSQL, PROJECT_DIR, pipeline_env, query
 
+from ingestion import pipelines, sql_sources
 from ingestion.pipelines import _extract_batches
 from ingestion.sql_sources import FINGERPRINT_RESOURCE as FINGERPRINTS
 from ingestion.sql_sources import KEY_CHECK_RESOURCE as KEY
 from medallion.demo import generate_demo
+from medallion.settings import SourceSettings
 
 
 def _python(code: str) -> subprocess.CompletedProcess[str]:
@@ -174,3 +180,76 @@ def test_the_copys_modules_are_imported_while_wanted_and_no_longer():
     assert some == ["pyarrow", "pyarrow.parquet"]
     assert rest == ["connectorx", "pandas"]
     assert after == ["pyarrow", "pyarrow.parquet", "connectorx", "pandas"]
+
+
+@pytest.mark.mysql
+def test_a_first_copy_reads_beside_slow_fingerprints_and_the_next_run_sees_a_change(
+    tmp_path, monkeypatch
+):
+    """In this process, on a real MariaDB archive whose fingerprints are slow (each
+    waits until the copy is under way): the first copy starts once their snapshot is open;
+    a change committed while they are taken, after the snapshot, is not in them, so the
+    next run copies the table again; the run after that finds nothing to copy."""
+    name = f"t{uuid.uuid4().hex[:10]}_beside"
+    server = pymysql.connect(**MYSQL, autocommit=True)
+    url = f"mysql+pymysql://root:@127.0.0.1:3306/{name}?charset=utf8mb4"
+    try:
+        with server.cursor() as cursor:
+            cursor.execute(f"create database `{name}`")
+            cursor.execute(
+                f"create table `{name}`.items (id int primary key, label varchar(20)) engine=InnoDB"
+            )
+            cursor.execute(
+                f"insert into `{name}`.items select seq, concat('item ', seq)"
+                f" from `{name}`.seq_1_to_500"
+            )
+        for key, value in {
+            "MEDALLION_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
+            "SOURCES__ARCHIVE__CREDENTIALS": url,
+            "SOURCES__LIVE__CREDENTIALS": url,
+            "SOURCES__FILES__BUCKET_URL": str(tmp_path / "landing"),
+            "RUNTIME__DLTHUB_TELEMETRY": "false",
+        }.items():
+            monkeypatch.setenv(key, value)
+        settings = SourceSettings(url, url, str(tmp_path / "landing"))
+        real = sql_sources._fingerprint_on
+        resources = sql_sources.archive_resources
+        planned = threading.Event()  # the copy's resources are made: it is under way
+        changed: list[str] = []
+
+        def slow(conn, table):
+            # not before the copy is under way (a copy that waited for the fingerprints
+            # never would be: the wait's timeout, then the assertion below, fail it)
+            planned.wait(timeout=60)
+            if not changed:  # the snapshot is open: this commit comes after it
+                with server.cursor() as cursor:
+                    cursor.execute(f"update `{name}`.items set label = 'changed' where id = 7")
+                changed.append(table)
+            return real(conn, table)
+
+        def planning(*args, **kwargs):
+            planned.set()
+            return resources(*args, **kwargs)
+
+        monkeypatch.setattr(sql_sources, "_fingerprint_on", slow)
+        monkeypatch.setattr(sql_sources, "archive_resources", planning)
+        said: list[str] = []
+        first = pipelines.ingest(settings, only=["archive"], progress=said.append)
+        assert any("beside their fingerprints" in line for line in said), said
+        assert changed == ["items"]
+        assert [(r.table, r.loaded) for r in first] == [("items", 500)]
+
+        monkeypatch.setattr(sql_sources, "_fingerprint_on", real)
+        monkeypatch.setattr(sql_sources, "archive_resources", resources)
+        second = pipelines.ingest(settings, only=["archive"])
+        assert [(r.table, r.loaded, r.note) for r in second] == [("items", 500, "")]
+        warehouse = tmp_path / "warehouse.duckdb"
+        assert query(warehouse, "select label from raw_archive.items where id = 7") == [
+            ("changed",)
+        ]
+        third = pipelines.ingest(settings, only=["archive"])
+        assert [(r.table, r.loaded, r.note) for r in third] == [("items", 0, "unchanged")]
+    finally:
+        with server.cursor() as cursor:
+            cursor.execute(f"drop database if exists `{name}`")
+        server.close()
