@@ -674,6 +674,10 @@ def fingerprint_tables(
     try:
         with engine.connect() as conn:
             if opened is not None and _innodb_only(conn, tables):
+                conn.commit()  # the isolation of the next transaction is settable now
+                # a snapshot holds in REPEATABLE READ only (a server or session in READ
+                # COMMITTED would give each statement its own)
+                conn.exec_driver_sql("set transaction isolation level repeatable read")
                 conn.exec_driver_sql("start transaction with consistent snapshot")
                 opened.set()
             fingerprints = {}

@@ -184,6 +184,15 @@ def test_the_fingerprints_never_see_a_row_committed_after_a_copy_may_start(
 
 
 @pytest.mark.mysql
+def test_the_snapshot_holds_for_a_session_in_read_committed():
+    """A server (or session) in READ COMMITTED gives each statement a snapshot of its
+    own: the fingerprints' transaction is REPEATABLE READ whatever the session's."""
+    with _mariadb_database() as engine:
+        _load(engine, ROWS)
+        _no_change_after_opened(engine.execution_options(isolation_level="READ COMMITTED"))
+
+
+@pytest.mark.mysql
 def test_a_table_without_snapshots_is_fingerprinted_before_a_copy_may_start():
     """MyISAM keeps no snapshot: ``opened`` is set only when the fingerprints are taken."""
     with _mariadb_database() as engine:
