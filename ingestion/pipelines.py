@@ -350,10 +350,15 @@ class ArchiveFingerprints:
             self._engine.dispose()
             raise
         self.tables = tables
-        self._opened = threading.Event()
+        self._opened, self._snapshot = threading.Event(), threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fingerprints")
         self._future = self._pool.submit(
-            sql_sources.fingerprint_tables, "archive", self._engine, tables, self._opened
+            sql_sources.fingerprint_tables,
+            "archive",
+            self._engine,
+            tables,
+            self._opened,
+            self._snapshot,
         )
 
     def result(self) -> dict[str, str]:
@@ -363,9 +368,10 @@ class ArchiveFingerprints:
         """Wait until a copy may start reading, and say whether it reads beside the
         fingerprints: True once the snapshot they are taken in is open while they are
         still being taken (MySQL, InnoDB: ``sql_sources.fingerprint_tables``), False
-        when they are done (or failed: ``result()`` says why)."""
+        when they were taken without one, or are done (or failed: ``result()`` says
+        why)."""
         self._opened.wait()
-        return not self._future.done()
+        return self._snapshot.is_set() and not self._future.done()
 
     def running(self) -> bool:
         """Whether the fingerprints are still being taken."""
@@ -408,7 +414,8 @@ def ingest_archive(
             plan = sql_sources.ArchivePlan(
                 to_copy=tables,
                 unchanged=[],
-                fingerprints=lambda: {t: ahead.result()[t] for t in tables},
+                # a table whose columns changed meanwhile has none: copied next run
+                fingerprints=lambda: {t: f for t, f in ahead.result().items() if t in set(tables)},
             )
         else:
             known = ahead.result() if ahead else None
@@ -420,7 +427,12 @@ def ingest_archive(
         drifts = schema_drift.settle(_named("archive", engine), pipeline, resources, target)
         # beside the fingerprints, their state follows the tables in a package of its
         # own: extracted with the last table, it would wait for them before its rows
-        _run_pipeline(pipeline, resources, reports, progress, state_with_table=not beside)
+        try:
+            _run_pipeline(pipeline, resources, reports, progress, state_with_table=not beside)
+        except BaseException:
+            if beside:  # a fingerprint's failure (naming the table) is the cause to tell
+                ahead.result()
+            raise
         return _with_warnings(reports, drifts)
 
 

@@ -628,8 +628,9 @@ def _fingerprint_on(conn: sa.Connection, table: str) -> str:
     else:
         names = [column["name"] for column in sa.inspect(conn).get_columns(table)]
         columns = ", ".join(dialect.identifier_preparer.quote(n) for n in names)
-        rows = conn.execution_options(yield_per=FINGERPRINT_BATCH_ROWS).execute(
-            sa.text(f"select {columns} from {quoted}")
+        rows = conn.execute(
+            sa.text(f"select {columns} from {quoted}"),
+            execution_options={"yield_per": FINGERPRINT_BATCH_ROWS},
         )
         count, digest = _rows_digest(rows.partitions())
         parts = [json.dumps(names), str(count), str(digest)]
@@ -658,7 +659,11 @@ def _rows_digest(batches: Iterable[Iterable[Any]]) -> tuple[int, int]:
 
 
 def fingerprint_tables(
-    name: str, engine: Engine, tables: Iterable[str], opened: threading.Event | None = None
+    name: str,
+    engine: Engine,
+    tables: Iterable[str],
+    opened: threading.Event | None = None,
+    snapshot: threading.Event | None = None,
 ) -> dict[str, str]:
     """``table_fingerprint`` of each table; a table the server will not fingerprint (no
     SELECT on it, dropped meanwhile, the server gone) fails with the source's name, the
@@ -666,19 +671,28 @@ def fingerprint_tables(
 
     ``opened``, when given, is set as soon as a copy may read the tables beside the
     fingerprints: on MySQL when every table is InnoDB, once one transaction is open
-    ``WITH CONSISTENT SNAPSHOT``, in which every fingerprint is then taken (InnoDB
-    answers ``CHECKSUM TABLE`` and the count for that snapshot, whatever is committed
-    after it), so the fingerprints describe a state no newer than what a copy started
-    afterwards reads; elsewhere once they are all taken (or failed)."""
+    ``WITH CONSISTENT SNAPSHOT`` (``snapshot`` is set then too), in which every
+    fingerprint is then taken (InnoDB answers ``CHECKSUM TABLE`` and the count for that
+    snapshot, whatever is committed after it), so the fingerprints describe a state no
+    newer than what a copy started afterwards reads; elsewhere once they are all taken
+    (or failed). A snapshot covers rows, not definitions: a table whose columns changed
+    while its fingerprint was taken is left out of the result, so that the next run
+    copies it again. The snapshot holds back the server's purge, and keeps each table's
+    metadata lock, until the last fingerprint is taken (as ``mysqldump
+    --single-transaction`` does)."""
     tables = list(tables)
     try:
         with engine.connect() as conn:
+            columns: dict[str, list[Any]] | None = None
             if opened is not None and _innodb_only(conn, tables):
                 conn.commit()  # the isolation of the next transaction is settable now
                 # a snapshot holds in REPEATABLE READ only (a server or session in READ
                 # COMMITTED would give each statement its own)
                 conn.exec_driver_sql("set transaction isolation level repeatable read")
                 conn.exec_driver_sql("start transaction with consistent snapshot")
+                columns = _definitions(conn, tables)
+                if snapshot is not None:
+                    snapshot.set()
                 opened.set()
             fingerprints = {}
             for table in tables:
@@ -691,6 +705,11 @@ def fingerprint_tables(
                         f"{_driver_reason(exc)}. Nothing of the {name} was copied in this "
                         f"run; what it copied before stays."
                     ) from None
+                if columns is None:
+                    conn.commit()  # no snapshot: let go of the table's metadata lock
+            if columns is not None:
+                now = _definitions(conn, tables)
+                fingerprints = {t: f for t, f in fingerprints.items() if now[t] == columns[t]}
             return fingerprints
     except sa.exc.SQLAlchemyError as exc:
         raise SourceUnavailable(
@@ -701,6 +720,23 @@ def fingerprint_tables(
     finally:
         if opened is not None:
             opened.set()
+
+
+def _definitions(conn: sa.Connection, tables: list[str]) -> dict[str, list[Any]]:
+    """Each table's columns as the server describes them now (``information_schema``
+    is not read in a snapshot): names, types, nullability and defaults, in order."""
+    rows = conn.execute(
+        sa.text(
+            "select table_name, column_name, column_type, is_nullable, column_default"
+            " from information_schema.columns where table_schema = database()"
+            " and table_name in :tables order by table_name, ordinal_position"
+        ).bindparams(sa.bindparam("tables", expanding=True)),
+        {"tables": tables},
+    ).all()
+    definitions: dict[str, list[Any]] = {table: [] for table in tables}
+    for table, *column in rows:
+        definitions.setdefault(table, []).append(tuple(column))
+    return definitions
 
 
 def _innodb_only(conn: sa.Connection, tables: list[str]) -> bool:
