@@ -5,12 +5,17 @@
   teardown; and the interpreter's own exit while another thread still runs;
 - a state-only resource is extracted with the table before it (one load package less);
 - the copy's modules are imported while the archive's fingerprints are taken, and only
-  while wanted.
+  while wanted; a broken one is skipped;
+- a failed ingest is told without waiting for the fingerprints, and a copy beside
+  failing fingerprints tells their failure;
+- dlt's destination configuration is resolved once, its loader does not sleep between
+  packages, and each pipeline opens the warehouse once.
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -253,3 +258,240 @@ def test_a_first_copy_reads_beside_slow_fingerprints_and_the_next_run_sees_a_cha
         with server.cursor() as cursor:
             cursor.execute(f"drop database if exists `{name}`")
         server.close()
+
+
+def test_the_destination_is_resolved_once_with_the_projects_settings(tmp_path):
+    """``pipelines.destination`` resolves DuckDB's configuration when the pipeline is
+    made (the warehouse path, ``.dlt/config.toml``'s ``global_config``) and passes it
+    explicitly, so dlt's later resolutions read no provider again; a destination whose
+    credentials cannot be resolved is left as it is, for dlt to say what is missing."""
+    warehouse = tmp_path / "w.duckdb"
+    done = _python(
+        f"""
+        import json, os
+        os.environ["MEDALLION_DUCKDB_PATH"] = {str(warehouse)!r}
+        import dlt
+        from ingestion.pipelines import destination, resolved_once
+        resolved = destination()
+        plain = dlt.destinations.duckdb({str(warehouse)!r})
+        def settings(factory):
+            credentials = factory.configuration(factory.spec(), accept_partial=True).credentials
+            return [credentials.database, credentials.global_config]
+        before = [settings(resolved), settings(plain)]
+        os.environ["DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG"] = '{{"threads": 1}}'
+        after = [settings(resolved), settings(plain)]
+        missing = dlt.destinations.postgres()
+        print(json.dumps([before, after, resolved_once(missing) is missing]))
+        """
+    )
+    assert done.returncode == 0, done.stderr
+    before, after, left_as_is = json.loads(done.stdout)
+    toml = {"memory_limit": "512MB", "preserve_insertion_order": False}
+    assert before == [[str(warehouse), toml], [str(warehouse), toml]]
+    # the plain factory reads the environment again; the resolved one does not
+    assert after == [[str(warehouse), toml], [str(warehouse), {"threads": 1}]]
+    assert left_as_is
+
+
+def test_load_packages_follow_one_another_without_sleeping(tmp_path):
+    """Each table is extracted in a package of its own; dlt's loader takes one package
+    per run and sleeps ``[load] run_sleep`` between runs (0.1 s by default, 0.8 s in a
+    first ingest of the demo): the project's configuration makes it 0."""
+    done = _python(
+        f"""
+        import importlib, json, os
+        os.environ["MEDALLION_DUCKDB_PATH"] = {str(tmp_path / "w.duckdb")!r}
+        import dlt
+        from ingestion.pipelines import make_pipeline
+        runner = importlib.import_module("dlt.common.runners.pool_runner")
+        slept, sleep = [], runner.sleep
+        def recorded(seconds):
+            slept.append(seconds)
+            sleep(seconds)
+        runner.sleep = recorded
+        pipeline = make_pipeline("archive")
+        for name in ("a", "b", "c"):
+            pipeline.extract(dlt.resource([{{"id": 1}}, {{"id": 2}}], name=name))
+        info = pipeline.normalize() and pipeline.load()
+        info.raise_on_failed_jobs()
+        print(json.dumps([len(info.loads_ids), slept]))
+        """
+    )
+    assert done.returncode == 0, done.stderr
+    packages, slept = json.loads(done.stdout)
+    assert packages == 3
+    assert len(slept) == 2 and set(slept) == {0}
+
+
+def test_each_pipeline_opens_the_warehouse_once_and_leaves_it_whole(tmp_path):
+    """``pipelines.warehouse_held``: the three pipelines of a first ingest open the
+    DuckDB warehouse once each (dlt alone opened it for each step: 5 times in a copy of
+    one table), close it when done (no write-ahead log left) and load every row."""
+    demo = tmp_path / "demo"
+    generate_demo(demo, seed=7, scale=0.05)
+    env = pipeline_env(
+        tmp_path,
+        f"sqlite:///{demo / 'archive.sqlite'}",
+        f"sqlite:///{demo / 'live.sqlite'}",
+        demo / "landing",
+    )
+    warehouse = Path(env["MEDALLION_DUCKDB_PATH"])
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                f"""
+                import json, os
+                import duckdb
+                opened, connect = [], duckdb.connect
+                def counted(database=":memory:", *args, **kwargs):
+                    opened.append(str(database))
+                    return connect(database, *args, **kwargs)
+                duckdb.connect = counted
+                from ingestion import pipelines
+                from medallion.settings import SourceSettings
+                settings = SourceSettings(
+                    os.environ["SOURCES__ARCHIVE__CREDENTIALS"],
+                    os.environ["SOURCES__LIVE__CREDENTIALS"],
+                    os.environ["SOURCES__FILES__BUCKET_URL"],
+                )
+                reports = pipelines.ingest(settings)
+                loaded = {{r.table: r.loaded for r in reports if r.schema == "raw_archive"}}
+                print(json.dumps([opened.count({str(warehouse)!r}), loaded]))
+                """
+            ),
+        ],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    opened, loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    assert opened == 3
+    assert not Path(f"{warehouse}.wal").exists()
+    source = sqlite3.connect(demo / "archive.sqlite")
+    try:
+        for table, rows in loaded.items():
+            assert rows == source.execute(f'select count(*) from "{table}"').fetchone()[0], table
+            assert query(warehouse, f"select count(*) from raw_archive.{table}")[0][0] == rows
+    finally:
+        source.close()
+    assert loaded
+
+
+@pytest.fixture
+def slow_archive(tmp_path, monkeypatch):
+    """A real MariaDB archive of one InnoDB table, the project's environment pointed at
+    it, and the fingerprints held (each waits for ``release``, at most 60 s) before
+    running ``fingerprint`` (default: the real one) on the table."""
+    name = f"t{uuid.uuid4().hex[:10]}_slow"
+    server = pymysql.connect(**MYSQL, autocommit=True)
+    url = f"mysql+pymysql://root:@127.0.0.1:3306/{name}?charset=utf8mb4"
+    with server.cursor() as cursor:
+        cursor.execute(f"create database `{name}`")
+        cursor.execute(f"create table `{name}`.items (id int primary key) engine=InnoDB")
+        cursor.execute(f"insert into `{name}`.items select seq from `{name}`.seq_1_to_50")
+    for key, value in {
+        "MEDALLION_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
+        "SOURCES__ARCHIVE__CREDENTIALS": url,
+        "SOURCES__LIVE__CREDENTIALS": url,
+        "SOURCES__FILES__BUCKET_URL": str(tmp_path / "landing"),
+        "RUNTIME__DLTHUB_TELEMETRY": "false",
+    }.items():
+        monkeypatch.setenv(key, value)
+    held = type("Held", (), {})()
+    held.release, held.done = threading.Event(), threading.Event()
+    held.fingerprint = sql_sources._fingerprint_on
+    real = sql_sources._fingerprint_on
+
+    def waiting(conn, table):
+        try:
+            held.release.wait(timeout=60)
+            return held.fingerprint(conn, table)
+        finally:
+            held.done.set()
+
+    monkeypatch.setattr(sql_sources, "_fingerprint_on", waiting)
+    held.settings = SourceSettings(url, url, str(tmp_path / "landing"))
+    held.real = real
+    try:
+        yield held
+    finally:
+        held.release.set()
+        held.done.wait(timeout=60)
+        with server.cursor() as cursor:
+            cursor.execute(f"drop database if exists `{name}`")
+        server.close()
+
+
+@pytest.mark.mysql
+def test_a_failed_ingest_is_told_without_waiting_for_the_fingerprints(slow_archive):
+    """The live source fails while the archive's fingerprints are still being taken
+    (they run first, in their thread; the archive pipeline goes last): the failure is
+    raised at once (``ArchiveFingerprints.close(wait=False)``), not after them."""
+    settings = SourceSettings(
+        slow_archive.settings.archive_url,
+        "mysql+pymysql://root:@127.0.0.1:1/none",  # nothing listens on port 1
+        slow_archive.settings.bucket_url,
+    )
+    Path(settings.bucket_url).mkdir(exist_ok=True)
+    with pytest.raises(sql_sources.SourceUnavailable, match="live"):
+        pipelines.ingest(settings, only=["live", "archive"])
+    assert not slow_archive.done.is_set()  # still held: nobody waited for them
+
+
+@pytest.mark.mysql
+def test_a_copy_beside_failing_fingerprints_tells_the_fingerprints_failure(
+    slow_archive, monkeypatch
+):
+    """A first copy reads beside its fingerprints; when the copy fails and so do the
+    fingerprints, the fingerprints' failure, naming the table, is the one told."""
+    planned = threading.Event()
+    resources = sql_sources.archive_resources
+
+    def planning(*args, **kwargs):
+        planned.set()
+        slow_archive.release.set()  # the copy is under way: the fingerprints may go on
+        return resources(*args, **kwargs)
+
+    def refused(conn, table):  # the server refuses this table's checksum
+        return slow_archive.real(conn, f"{table}_gone")
+
+    def copy_fails(*args, **kwargs):
+        slow_archive.done.wait(timeout=60)  # fail after the fingerprints did
+        raise RuntimeError("the copy failed too")
+
+    slow_archive.fingerprint = refused
+    monkeypatch.setattr(sql_sources, "archive_resources", planning)
+    monkeypatch.setattr(pipelines, "_run_pipeline", copy_fails)
+    said: list[str] = []
+    with pytest.raises(sql_sources.SourceUnavailable, match="Cannot fingerprint table 'items'"):
+        pipelines.ingest(slow_archive.settings, only=["archive"], progress=said.append)
+    assert planned.is_set()
+    assert any("beside their fingerprints" in line for line in said), said
+
+
+def test_an_installed_but_broken_reader_module_is_left_for_the_copy_to_report(tmp_path):
+    """``import_reader`` skips a module whose import fails (here a ``connectorx`` that
+    raises ImportError, found first on the path) and goes on with the next; the copy
+    that uses it, if one follows, reports the failure."""
+    broken = tmp_path / "connectorx"
+    broken.mkdir()
+    (broken / "__init__.py").write_text("raise ImportError('a broken build')\n")
+    done = _python(
+        f"""
+        import json, sys
+        sys.path.insert(0, {str(tmp_path)!r})
+        from ingestion.sql_sources import import_reader
+        imported = import_reader("connectorx", lambda: True)
+        print(json.dumps([imported, "connectorx" in sys.modules]))
+        """
+    )
+    assert done.returncode == 0, done.stderr
+    imported, connectorx_loaded = json.loads(done.stdout)
+    assert imported == ["pyarrow", "pyarrow.parquet", "pandas"]
+    assert not connectorx_loaded
