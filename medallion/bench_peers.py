@@ -311,6 +311,22 @@ def _scanner_command(source: PeerSource, folder: Path) -> list[str]:
     ]
 
 
+PROJECT_PACKAGES = ("medallion", "ingestion")
+
+
+def _project_prepare() -> None:
+    """The project's own modules byte-compiled, as pip compiles every package it
+    installs (dlt's among them): the project is an editable install, which Python
+    compiles on import only where it may write, and never under
+    ``PYTHONDONTWRITEBYTECODE`` (0.06 s of an ingest)."""
+    import compileall
+
+    from .settings import PROJECT_DIR
+
+    for package in PROJECT_PACKAGES:
+        compileall.compile_dir(str(PROJECT_DIR / package), quiet=1)
+
+
 def _scanner_prepare() -> None:
     ensure_scanner_env()
 
@@ -329,6 +345,7 @@ PEERS: tuple[Peer, ...] = (
         _project_command,
         _project_env,
         lambda folder: (folder / "warehouse.duckdb", "raw_archive"),
+        _project_prepare,
     ),
     Peer(
         "dlt_connectorx",
