@@ -133,7 +133,7 @@ MYSQL_SESSION = {
 }
 
 
-def destination(target: str = "duckdb") -> Any:
+def destination(target: str = "duckdb", pipeline_name: str | None = None) -> Any:
     """The dlt destination of a warehouse target: the DuckDB file, the MySQL server
     through dlt's SQLAlchemy destination (each dataset is one MySQL database), or for
     Spark the lake: dlt's filesystem destination, Parquet files at ``lake_url()``,
@@ -153,10 +153,10 @@ def destination(target: str = "duckdb") -> Any:
         )
     warehouse = warehouse_path()
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    return resolved_once(dlt.destinations.duckdb(str(warehouse)))
+    return resolved_once(dlt.destinations.duckdb(str(warehouse)), pipeline_name)
 
 
-def resolved_once(factory: Any) -> Any:
+def resolved_once(factory: Any, pipeline_name: str | None = None) -> Any:
     """``factory`` with its configuration resolved now and passed explicitly.
 
     dlt resolves a destination's configuration from every provider (the environment,
@@ -166,8 +166,14 @@ def resolved_once(factory: Any) -> Any:
     resolution here saves about 0.25 s per pipeline. What a pipeline binds later (its
     dataset, its schema) is unset here and still bound by dlt. The credentials object
     is then one per pipeline, as dlt's load step already makes it: its steps share one
-    DuckDB connection pool instead of opening one each."""
-    config = factory.configuration(factory.spec(), accept_partial=True)
+    DuckDB connection pool instead of opening one each. Resolved within
+    ``pipeline_name``'s section, as dlt resolves it for that pipeline (a setting under
+    ``<pipeline_name>.destination...`` comes first)."""
+    from dlt.common.configuration import inject_section
+    from dlt.common.configuration.specs import ConfigSectionContext
+
+    with inject_section(ConfigSectionContext(pipeline_name=pipeline_name)):
+        config = factory.configuration(factory.spec(), accept_partial=True)
     credentials = config.get("credentials")
     if credentials is None or not credentials.is_resolved():  # dlt tells what is missing
         return factory
@@ -183,9 +189,10 @@ def make_pipeline(source: str, target: str = "duckdb") -> dlt.Pipeline:
     """The pipeline of one source, writing to its raw schema in the target's warehouse."""
     folder = pipelines_dir(target)
     folder.mkdir(parents=True, exist_ok=True)
+    name = f"medallion_{source}"
     return dlt.pipeline(
-        pipeline_name=f"medallion_{source}",
-        destination=destination(target),
+        pipeline_name=name,
+        destination=destination(target, name),
         dataset_name=raw_schema(source),
         pipelines_dir=str(folder),
         progress=faults.dlt_progress(),  # None unless the test-only MEDALLION_FAULT_AT is set
@@ -288,14 +295,14 @@ def _database(name: str, url: str, target: str) -> Iterator[tuple[Any, list[str]
             configured_names(f"sources.{name}.exclude_tables", []),
         )
         pipeline = make_pipeline(name, target)
-        with warehouse_held(pipeline):
+        with warehouse_held(pipeline, name, target):
             yield engine, tables, pipeline
     finally:
         engine.dispose()
 
 
 @contextmanager
-def warehouse_held(pipeline: dlt.Pipeline) -> Iterator[None]:
+def warehouse_held(pipeline: dlt.Pipeline, name: str, target: str) -> Iterator[None]:
     """The pipeline's DuckDB warehouse kept open while it runs.
 
     dlt borrows a connection from the destination's pool for each step (the state
@@ -304,7 +311,12 @@ def warehouse_held(pipeline: dlt.Pipeline) -> Iterator[None]:
     close, 0.15-0.25 s in a copy of one table. Held here through dlt's own SQL client
     (so with dlt's session settings), each later borrow is a cursor of this connection.
     The pool is the pipeline's own (``resolved_once``); nothing is held on another
-    target, or when the credentials were not resolved."""
+    target, or when the credentials were not resolved.
+
+    A warehouse that cannot be opened (held by another program, damaged, unwritable) is
+    told as dlt's first step would have told it (``IngestFailed``, the ``sync`` step);
+    so is one that cannot be closed (its checkpoint), unless the pipeline already failed:
+    that failure is the one told."""
     credentials = pipeline.destination.config_params.get("credentials")
     if getattr(credentials, "conn_pool", None) is None:
         yield
@@ -314,8 +326,28 @@ def warehouse_held(pipeline: dlt.Pipeline) -> Iterator[None]:
     client = DuckDbSqlClient(
         pipeline.dataset_name, None, credentials, pipeline.destination.capabilities()
     )
-    with client:
+    try:
+        client.open_connection()
+    except Exception as exc:  # noqa: BLE001 - told in one line, as dlt's sync step would
+        raise _warehouse_failed(name, target, exc) from None
+    failed = True
+    try:
         yield
+        failed = False
+    finally:
+        try:
+            client.close_connection()
+        except Exception as exc:  # noqa: BLE001 - the pipeline's own failure comes first
+            if not failed:
+                raise _warehouse_failed(name, target, exc) from None
+
+
+def _warehouse_failed(name: str, target: str, cause: BaseException) -> IngestFailed:
+    return IngestFailed(
+        f"The {name} pipeline failed at its sync step (the warehouse: "
+        f"{describe_warehouse(target)}): {_reason(cause)}. What was loaded before this "
+        "run is unchanged; fix the cause and run again."
+    )
 
 
 def _backend(name: str) -> tuple[str, int]:
@@ -623,7 +655,7 @@ def ingest_files(
         )
     patterns = file_patterns()
     pipeline = make_pipeline("files", target)
-    with warehouse_held(pipeline):
+    with warehouse_held(pipeline, "files", target):
         if full_refresh:
             pipeline.drop()
         else:

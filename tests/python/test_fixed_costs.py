@@ -281,11 +281,17 @@ def test_the_destination_is_resolved_once_with_the_projects_settings(tmp_path):
         os.environ["DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG"] = '{{"threads": 1}}'
         after = [settings(resolved), settings(plain)]
         missing = dlt.destinations.postgres()
-        print(json.dumps([before, after, resolved_once(missing) is missing]))
+        # a setting for one pipeline only, as dlt reads it within that pipeline
+        os.environ["MEDALLION_ARCHIVE__DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG"] = (
+            '{{"threads": 2}}'
+        )
+        scoped = [settings(destination("duckdb", f"medallion_{{s}}")) for s in ("archive", "live")]
+        print(json.dumps([before, after, resolved_once(missing) is missing, scoped]))
         """
     )
     assert done.returncode == 0, done.stderr
-    before, after, left_as_is = json.loads(done.stdout)
+    before, after, left_as_is, scoped = json.loads(done.stdout)
+    assert scoped == [[str(warehouse), {"threads": 2}], [str(warehouse), {"threads": 1}]]
     toml = {"memory_limit": "512MB", "preserve_insertion_order": False}
     assert before == [[str(warehouse), toml], [str(warehouse), toml]]
     # the plain factory reads the environment again; the resolved one does not
@@ -404,11 +410,12 @@ def slow_archive(tmp_path, monkeypatch):
     }.items():
         monkeypatch.setenv(key, value)
     held = type("Held", (), {})()
-    held.release, held.done = threading.Event(), threading.Event()
+    held.release, held.started, held.done = threading.Event(), threading.Event(), threading.Event()
     held.fingerprint = sql_sources._fingerprint_on
     real = sql_sources._fingerprint_on
 
     def waiting(conn, table):
+        held.started.set()
         try:
             held.release.wait(timeout=60)
             return held.fingerprint(conn, table)
@@ -422,7 +429,8 @@ def slow_archive(tmp_path, monkeypatch):
         yield held
     finally:
         held.release.set()
-        held.done.wait(timeout=60)
+        if held.started.is_set():  # a fingerprint cancelled before it began never ends
+            held.done.wait(timeout=60)
         with server.cursor() as cursor:
             cursor.execute(f"drop database if exists `{name}`")
         server.close()

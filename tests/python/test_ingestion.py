@@ -350,6 +350,40 @@ def test_a_missing_landing_folder_is_named(sources, tmp_path):
     assert "landing folder does not exist" in result.stdout
 
 
+def test_a_warehouse_held_by_another_program_is_told_in_one_line(sources, tmp_path):
+    """Another program (DuckDB's shell, an editor) holds the warehouse open for writing:
+    the pipeline cannot open it, and says so in one line naming the warehouse, without a
+    traceback and without loading anything."""
+    env = env_for(sources, tmp_path)
+    warehouse = warehouse_of(env)
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time\n"
+            f"conn = duckdb.connect({str(warehouse)!r})\n"
+            "print('holding', flush=True)\n"
+            "sys.stdin.read()\n",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        result = run_cli(["ingest", "--only", "files"], env, expect=1)
+    finally:
+        holder.communicate("", timeout=60)
+    assert "The files pipeline failed at its sync step (the warehouse:" in result.stdout
+    assert str(warehouse.name) in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+    assert query(
+        warehouse,
+        "select count(*) from information_schema.schemata where schema_name = 'raw_files'",
+    ) == [(0,)]
+
+
 # --- MySQL sources (the real MariaDB) -------------------------------------------------
 
 
