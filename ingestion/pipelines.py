@@ -329,7 +329,7 @@ def warehouse_held(pipeline: dlt.Pipeline, name: str, target: str) -> Iterator[N
     try:
         client.open_connection()
     except Exception as exc:  # noqa: BLE001 - told in one line, as dlt's sync step would
-        raise _warehouse_failed(name, target, exc) from None
+        raise _step_failed(name, "sync", target, exc) from None
     failed = True
     try:
         yield
@@ -339,14 +339,16 @@ def warehouse_held(pipeline: dlt.Pipeline, name: str, target: str) -> Iterator[N
             client.close_connection()
         except Exception as exc:  # noqa: BLE001 - the pipeline's own failure comes first
             if not failed:
-                raise _warehouse_failed(name, target, exc) from None
+                raise _step_failed(name, "sync", target, exc) from None
 
 
-def _warehouse_failed(name: str, target: str, cause: BaseException) -> IngestFailed:
+def _step_failed(name: str, step: str, target: str, cause: BaseException) -> IngestFailed:
+    """A failed step of a pipeline told in one line: the pipeline, the step, the
+    warehouse where the step is the one that reaches it (``sync``), and why."""
+    where = f" (the warehouse: {describe_warehouse(target)})" if step == "sync" else ""
     return IngestFailed(
-        f"The {name} pipeline failed at its sync step (the warehouse: "
-        f"{describe_warehouse(target)}): {_reason(cause)}. What was loaded before this "
-        "run is unchanged; fix the cause and run again."
+        f"The {name} pipeline failed at its {step} step{where}: {_reason(cause)}. "
+        "What was loaded before this run is unchanged; fix the cause and run again."
     )
 
 
@@ -858,10 +860,4 @@ def _run_ingester(
         ) from None
     except PipelineStepFailed as exc:
         cause = exc.exception if getattr(exc, "exception", None) else exc
-        where = ""
-        if exc.step == "sync":  # reaching the warehouse to restore the state
-            where = f" (the warehouse: {describe_warehouse(target)})"
-        raise IngestFailed(
-            f"The {name} pipeline failed at its {exc.step} step{where}: {_reason(cause)}. "
-            "What was loaded before this run is unchanged; fix the cause and run again."
-        ) from None
+        raise _step_failed(name, exc.step, target, cause) from None

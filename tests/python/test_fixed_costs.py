@@ -9,12 +9,14 @@
 - a failed ingest is told without waiting for the fingerprints, and a copy beside
   failing fingerprints tells their failure;
 - dlt's destination configuration is resolved once, its loader does not sleep between
-  packages, and each pipeline opens the warehouse once.
+  packages, and each pipeline opens the warehouse once; a warehouse that cannot be
+  closed after a good run is told, and never masks the pipeline's own failure.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -187,26 +189,24 @@ def test_the_copys_modules_are_imported_while_wanted_and_no_longer():
     assert after == ["pyarrow", "pyarrow.parquet", "connectorx", "pandas"]
 
 
-@pytest.mark.mysql
-def test_a_first_copy_reads_beside_slow_fingerprints_and_the_next_run_sees_a_change(
-    tmp_path, monkeypatch
-):
-    """In this process, on a real MariaDB archive whose fingerprints are slow (each
-    waits until the copy is under way): the first copy starts once their snapshot is open;
-    a change committed while they are taken, after the snapshot, is not in them, so the
-    next run copies the table again; the run after that finds nothing to copy."""
-    name = f"t{uuid.uuid4().hex[:10]}_beside"
-    server = pymysql.connect(**MYSQL, autocommit=True)
-    url = f"mysql+pymysql://root:@127.0.0.1:3306/{name}?charset=utf8mb4"
+@pytest.fixture
+def archive_db(tmp_path, monkeypatch):
+    """A real MariaDB archive of one InnoDB table, ``items`` (500 rows: an id and a
+    label), and the project's environment pointed at it; dropped after the test."""
+    db = type("ArchiveDb", (), {})()
+    db.name = f"t{uuid.uuid4().hex[:10]}_archive"
+    db.server = pymysql.connect(**MYSQL, autocommit=True)
+    url = f"mysql+pymysql://root:@127.0.0.1:3306/{db.name}?charset=utf8mb4"
     try:
-        with server.cursor() as cursor:
-            cursor.execute(f"create database `{name}`")
+        with db.server.cursor() as cursor:
+            cursor.execute(f"create database `{db.name}`")
             cursor.execute(
-                f"create table `{name}`.items (id int primary key, label varchar(20)) engine=InnoDB"
+                f"create table `{db.name}`.items (id int primary key, label varchar(20))"
+                " engine=InnoDB"
             )
             cursor.execute(
-                f"insert into `{name}`.items select seq, concat('item ', seq)"
-                f" from `{name}`.seq_1_to_500"
+                f"insert into `{db.name}`.items select seq, concat('item ', seq)"
+                f" from `{db.name}`.seq_1_to_500"
             )
         for key, value in {
             "MEDALLION_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
@@ -216,48 +216,58 @@ def test_a_first_copy_reads_beside_slow_fingerprints_and_the_next_run_sees_a_cha
             "RUNTIME__DLTHUB_TELEMETRY": "false",
         }.items():
             monkeypatch.setenv(key, value)
-        settings = SourceSettings(url, url, str(tmp_path / "landing"))
-        real = sql_sources._fingerprint_on
-        resources = sql_sources.archive_resources
-        planned = threading.Event()  # the copy's resources are made: it is under way
-        changed: list[str] = []
-
-        def slow(conn, table):
-            # not before the copy is under way (a copy that waited for the fingerprints
-            # never would be: the wait's timeout, then the assertion below, fail it)
-            planned.wait(timeout=60)
-            if not changed:  # the snapshot is open: this commit comes after it
-                with server.cursor() as cursor:
-                    cursor.execute(f"update `{name}`.items set label = 'changed' where id = 7")
-                changed.append(table)
-            return real(conn, table)
-
-        def planning(*args, **kwargs):
-            planned.set()
-            return resources(*args, **kwargs)
-
-        monkeypatch.setattr(sql_sources, "_fingerprint_on", slow)
-        monkeypatch.setattr(sql_sources, "archive_resources", planning)
-        said: list[str] = []
-        first = pipelines.ingest(settings, only=["archive"], progress=said.append)
-        assert any("beside their fingerprints" in line for line in said), said
-        assert changed == ["items"]
-        assert [(r.table, r.loaded) for r in first] == [("items", 500)]
-
-        monkeypatch.setattr(sql_sources, "_fingerprint_on", real)
-        monkeypatch.setattr(sql_sources, "archive_resources", resources)
-        second = pipelines.ingest(settings, only=["archive"])
-        assert [(r.table, r.loaded, r.note) for r in second] == [("items", 500, "")]
-        warehouse = tmp_path / "warehouse.duckdb"
-        assert query(warehouse, "select label from raw_archive.items where id = 7") == [
-            ("changed",)
-        ]
-        third = pipelines.ingest(settings, only=["archive"])
-        assert [(r.table, r.loaded, r.note) for r in third] == [("items", 0, "unchanged")]
+        db.settings = SourceSettings(url, url, str(tmp_path / "landing"))
+        yield db
     finally:
-        with server.cursor() as cursor:
-            cursor.execute(f"drop database if exists `{name}`")
-        server.close()
+        with db.server.cursor() as cursor:
+            cursor.execute(f"drop database if exists `{db.name}`")
+        db.server.close()
+
+
+@pytest.mark.mysql
+def test_a_first_copy_reads_beside_slow_fingerprints_and_the_next_run_sees_a_change(
+    archive_db, monkeypatch
+):
+    """In this process, on a real MariaDB archive whose fingerprints are slow (each
+    waits until the copy is under way): the first copy starts once their snapshot is open;
+    a change committed while they are taken, after the snapshot, is not in them, so the
+    next run copies the table again; the run after that finds nothing to copy."""
+    name, server, settings = archive_db.name, archive_db.server, archive_db.settings
+    real = sql_sources._fingerprint_on
+    resources = sql_sources.archive_resources
+    planned = threading.Event()  # the copy's resources are made: it is under way
+    changed: list[str] = []
+
+    def slow(conn, table):
+        # not before the copy is under way (a copy that waited for the fingerprints
+        # never would be: the wait's timeout, then the assertion below, fail it)
+        planned.wait(timeout=60)
+        if not changed:  # the snapshot is open: this commit comes after it
+            with server.cursor() as cursor:
+                cursor.execute(f"update `{name}`.items set label = 'changed' where id = 7")
+            changed.append(table)
+        return real(conn, table)
+
+    def planning(*args, **kwargs):
+        planned.set()
+        return resources(*args, **kwargs)
+
+    monkeypatch.setattr(sql_sources, "_fingerprint_on", slow)
+    monkeypatch.setattr(sql_sources, "archive_resources", planning)
+    said: list[str] = []
+    first = pipelines.ingest(settings, only=["archive"], progress=said.append)
+    assert any("beside their fingerprints" in line for line in said), said
+    assert changed == ["items"]
+    assert [(r.table, r.loaded) for r in first] == [("items", 500)]
+
+    monkeypatch.setattr(sql_sources, "_fingerprint_on", real)
+    monkeypatch.setattr(sql_sources, "archive_resources", resources)
+    second = pipelines.ingest(settings, only=["archive"])
+    assert [(r.table, r.loaded, r.note) for r in second] == [("items", 500, "")]
+    warehouse = Path(os.environ["MEDALLION_DUCKDB_PATH"])
+    assert query(warehouse, "select label from raw_archive.items where id = 7") == [("changed",)]
+    third = pipelines.ingest(settings, only=["archive"])
+    assert [(r.table, r.loaded, r.note) for r in third] == [("items", 0, "unchanged")]
 
 
 def test_the_destination_is_resolved_once_with_the_projects_settings(tmp_path):
@@ -390,25 +400,10 @@ def test_each_pipeline_opens_the_warehouse_once_and_leaves_it_whole(tmp_path):
 
 
 @pytest.fixture
-def slow_archive(tmp_path, monkeypatch):
-    """A real MariaDB archive of one InnoDB table, the project's environment pointed at
-    it, and the fingerprints held (each waits for ``release``, at most 60 s) before
-    running ``fingerprint`` (default: the real one) on the table."""
-    name = f"t{uuid.uuid4().hex[:10]}_slow"
-    server = pymysql.connect(**MYSQL, autocommit=True)
-    url = f"mysql+pymysql://root:@127.0.0.1:3306/{name}?charset=utf8mb4"
-    with server.cursor() as cursor:
-        cursor.execute(f"create database `{name}`")
-        cursor.execute(f"create table `{name}`.items (id int primary key) engine=InnoDB")
-        cursor.execute(f"insert into `{name}`.items select seq from `{name}`.seq_1_to_50")
-    for key, value in {
-        "MEDALLION_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
-        "SOURCES__ARCHIVE__CREDENTIALS": url,
-        "SOURCES__LIVE__CREDENTIALS": url,
-        "SOURCES__FILES__BUCKET_URL": str(tmp_path / "landing"),
-        "RUNTIME__DLTHUB_TELEMETRY": "false",
-    }.items():
-        monkeypatch.setenv(key, value)
+def slow_archive(archive_db, monkeypatch):
+    """The archive of ``archive_db`` with its fingerprints held (each waits for
+    ``release``, at most 60 s) before running ``fingerprint`` (default: the real one)
+    on the table."""
     held = type("Held", (), {})()
     held.release, held.started, held.done = threading.Event(), threading.Event(), threading.Event()
     held.fingerprint = sql_sources._fingerprint_on
@@ -423,7 +418,7 @@ def slow_archive(tmp_path, monkeypatch):
             held.done.set()
 
     monkeypatch.setattr(sql_sources, "_fingerprint_on", waiting)
-    held.settings = SourceSettings(url, url, str(tmp_path / "landing"))
+    held.settings = archive_db.settings
     held.real = real
     try:
         yield held
@@ -431,9 +426,6 @@ def slow_archive(tmp_path, monkeypatch):
         held.release.set()
         if held.started.is_set():  # a fingerprint cancelled before it began never ends
             held.done.wait(timeout=60)
-        with server.cursor() as cursor:
-            cursor.execute(f"drop database if exists `{name}`")
-        server.close()
 
 
 @pytest.mark.mysql
@@ -503,3 +495,45 @@ def test_an_installed_but_broken_reader_module_is_left_for_the_copy_to_report(tm
     imported, connectorx_loaded = json.loads(done.stdout)
     assert imported == ["pyarrow", "pyarrow.parquet", "pandas"]
     assert not connectorx_loaded
+
+
+@pytest.fixture
+def failing_close(tmp_path, monkeypatch):
+    """A real DuckDB warehouse whose held connection fails when it is given back (as a
+    checkpoint at the close would): the real close runs first, then the error."""
+    from dlt.destinations.impl.duckdb.sql_client import DuckDbSqlClient
+
+    monkeypatch.setenv("MEDALLION_DUCKDB_PATH", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
+    monkeypatch.chdir(tmp_path)
+    real = DuckDbSqlClient.close_connection
+
+    def close_then_fail(self):
+        real(self)
+        raise OSError("checkpoint: No space left on device")
+
+    monkeypatch.setattr(DuckDbSqlClient, "close_connection", close_then_fail)
+    return pipelines.make_pipeline("files")
+
+
+def test_a_warehouse_that_cannot_be_closed_after_a_good_run_is_told(failing_close):
+    """The pipeline's work succeeded but its warehouse cannot be closed: the run is not
+    reported as done; the error is told in one line as the sync step's, naming the
+    warehouse and the cause."""
+    ran = []
+    held = pipelines.warehouse_held(failing_close, "files", "duckdb")
+    with pytest.raises(pipelines.IngestFailed) as failed, held:
+        ran.append(True)
+    assert ran == [True]
+    message = str(failed.value)
+    assert message.startswith("The files pipeline failed at its sync step (the warehouse:")
+    assert "warehouse.duckdb" in message
+    assert "No space left on device" in message
+
+
+def test_a_close_error_never_masks_the_pipelines_own_failure(failing_close):
+    """The pipeline fails, then so does the close: the pipeline's failure is the one
+    raised, not the close's."""
+    held = pipelines.warehouse_held(failing_close, "files", "duckdb")
+    with pytest.raises(RuntimeError, match="the extract broke"), held:
+        raise RuntimeError("the extract broke")
