@@ -47,12 +47,18 @@ META_COLUMNS: dict[str, dict[str, Any]] = {
 
 
 def table_name_for(pattern: str) -> str:
-    """``surveys/*.csv`` -> ``surveys``; ``fiscal_calendar*.csv`` -> ``fiscal_calendar``."""
+    """``surveys/*.csv`` -> ``surveys``; ``fiscal_calendar*.csv`` -> ``fiscal_calendar``.
+
+    A pattern that names no table (``*.csv``, ``*/x.csv``) is a configuration error."""
     head = pattern.strip("/").split("/")[0]
     head = re.split(r"[*?\[]", head)[0]
     head = re.sub(r"\.[A-Za-z0-9]+$", "", head).strip("_-. ")
-    if not head:
-        raise ValueError(f"Cannot name a table after the file pattern {pattern!r}")
+    if not re.search(r"[0-9a-zA-Z]", head):
+        raise ConfigError(
+            "sources.files.file_patterns (SOURCES__FILES__FILE_PATTERNS): the pattern "
+            f"{pattern!r} names no table; begin it with the table's name, as in "
+            "'surveys/*.csv' or 'surveys*.csv'"
+        )
     return re.sub(r"[^0-9a-zA-Z]+", "_", head).lower()
 
 

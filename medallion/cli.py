@@ -25,6 +25,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from . import run as steps  # noqa: E402
+from .report import labelled  # noqa: E402
 from .run import RunOptions  # noqa: E402
 
 console = Console(stderr=False, highlight=False)
@@ -164,7 +165,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
         if os.environ.get("DISPLAY") or os.environ.get("BROWSER") or sys.platform != "linux":
             webbrowser.open(index.as_uri())
-        console.print(f"Open the Data Docs: {index.as_uri()}")
+        console.print(f"Open the Data Docs: {index.as_uri()}", markup=False)
     if failed:
         raise QualityFailed("\n".join(str(exc) for exc in failed))
     return 0
@@ -176,7 +177,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
     outcome = run_dbt(["docs", "generate", "--static"], target=args.target)
     site = Path(os.environ.get("DBT_TARGET_PATH") or PROJECT_DIR / "target") / "static_index.html"
-    console.print(f"Docs site ({outcome.seconds:.1f} s): {site}")
+    console.print(f"Docs site ({outcome.seconds:.1f} s): {site}", markup=False)
     if args.serve:
         import functools
         import http.server
@@ -222,7 +223,7 @@ def cmd_bi(args: argparse.Namespace) -> int:
             f"({server.host}:{server.port})."
         )
     path = write_pbids(Path(args.pbids), server)
-    console.print(f"Power BI connection file: {path}")
+    console.print(f"Power BI connection file: {path}", markup=False)
     return 0
 
 
@@ -307,10 +308,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         else:
             results, path = run_bench(options, progress=steps.progress(console))
     except BenchFailed as exc:
-        console.print(f"[bold red]Benchmark failed:[/bold red] {redact(str(exc))}")
+        console.print(labelled("[bold red]Benchmark failed:[/bold red]", redact(str(exc))))
         return EXIT_FAILED
     if args.peers_only:
-        console.print(f"Results: {path}")
+        console.print(f"Results: {path}", markup=False)
     else:
         print_results(results, console, path)
     print_peers(results, console)
@@ -336,7 +337,7 @@ def _bench_no_change(args: argparse.Namespace) -> int:
     try:
         results = run_no_change_only(progress=steps.progress(console))
     except BenchFailed as exc:
-        console.print(f"[bold red]Benchmark failed:[/bold red] {redact(str(exc))}")
+        console.print(labelled("[bold red]Benchmark failed:[/bold red]", redact(str(exc))))
         return EXIT_FAILED
     path = Path(args.out) if args.out else no_change_only_out()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -351,7 +352,7 @@ def _bench_no_change(args: argparse.Namespace) -> int:
         lines = ["| figure | value | target |", "| --- | ---: | --- |"]
         lines += [f"| {a} | {b} | {c} |" for a, b, c in summary_rows(results)]
         console.print("\n".join(lines), markup=False, soft_wrap=True)
-    console.print(f"Results: {path}")
+    console.print(f"Results: {path}", markup=False)
     return 0
 
 
@@ -631,12 +632,12 @@ def main(argv: list[str] | None = None) -> int:
         with warehouse_lock(args.target, args.command):
             return args.func(args)
     except ConfigError as exc:
-        console.print(f"[bold red]Configuration error:[/bold red] {redact(str(exc))}")
+        console.print(labelled("[bold red]Configuration error:[/bold red]", redact(str(exc))))
         return EXIT_CONFIG
     except Exception as exc:
         if not isinstance(exc, _failures()):
             raise
-        console.print(f"[bold red]Failed:[/bold red] {redact(str(exc))}")
+        console.print(labelled("[bold red]Failed:[/bold red]", redact(str(exc))))
         return EXIT_FAILED
 
 

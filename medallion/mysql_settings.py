@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from .report import labelled
 from .settings import ConfigError, MySQLWarehouse
 
 MIB = 1024**2
@@ -95,5 +96,5 @@ def warn_small_settings(out: Any) -> list[str]:
     except pymysql.err.MySQLError:
         return []
     for line in lines:
-        out.print(f"[yellow]Warning:[/yellow] {line}")
+        out.print(labelled("[yellow]Warning:[/yellow]", line))
     return lines

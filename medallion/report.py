@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
+from rich.markup import escape
 from rich.table import Table
 
 
@@ -15,6 +16,15 @@ class Output(Protocol):
     """Where a step prints as it goes: a rich ``Console`` in the command line."""
 
     def print(self, *objects, **kwargs) -> None: ...
+
+
+def labelled(label: str, text: str) -> str:
+    """``label`` (Rich markup: a colour, a style) then ``text`` shown as it is.
+
+    A value in a message (a file pattern such as ``[ab]*.csv``, a server's error, a
+    path) may hold square brackets, which Rich would read as markup and drop; escaped,
+    the line says exactly what the value was."""
+    return f"{label} {escape(text)}"
 
 
 def ingest_table(reports: Iterable, seconds: float) -> Table:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from .report import Output, dbt_table, ingest_table
+from .report import Output, dbt_table, ingest_table, labelled
 from .settings import ConfigError, SourceSettings, describe_warehouse, redact
 
 
@@ -64,7 +64,7 @@ def progress(out: Output):
     """A one-line progress callback for the steps below."""
 
     def say(message: str) -> None:
-        out.print(f"[dim]…[/dim] {message}")
+        out.print(labelled("[dim]…[/dim]", message))
 
     return say
 
@@ -88,7 +88,7 @@ def sources(out: Output, generate_missing: bool) -> SourceSettings:
             started = time.perf_counter()
             generate_demo(demo_dir(), seed=42, scale=1.0)
             out.print(f"Demo sources written in {time.perf_counter() - started:.1f} s")
-        out.print(f"[dim]Sources: the demo in {demo_dir()}[/dim]")
+        out.print(f"Sources: the demo in {demo_dir()}", style="dim", markup=False)
     return settings
 
 
@@ -97,7 +97,7 @@ def ingest(options: RunOptions, out: Output) -> list:
     from ingestion.pipelines import ingest as run_pipelines
 
     settings = sources(out, generate_missing=options.generate_demo)
-    out.print(f"[dim]Warehouse: {describe_warehouse(options.target)}[/dim]")
+    out.print(f"Warehouse: {describe_warehouse(options.target)}", style="dim", markup=False)
     started = time.perf_counter()
     reports = run_pipelines(
         settings,

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from .report import labelled
 from .settings import (
     MYSQL_COLLATION,
     PROJECT_DIR,
@@ -1092,17 +1093,23 @@ def print_run_summary(audit: RunAudit, console: Any) -> None:
         )
     console.print(table)
     for result in audit.freshness_warnings:
-        console.print(f"[yellow]Freshness warning:[/yellow] {audit.prefixed(result.describe())}")
+        console.print(
+            labelled("[yellow]Freshness warning:[/yellow]", audit.prefixed(result.describe()))
+        )
     for result in audit.freshness_errors:
-        console.print(f"[bold red]Freshness error:[/bold red] {audit.prefixed(result.describe())}")
+        console.print(
+            labelled("[bold red]Freshness error:[/bold red]", audit.prefixed(result.describe()))
+        )
     for anomaly in audit.flagged:
         console.print(
-            f"[yellow]Anomaly:[/yellow] {audit.prefixed(anomaly.table)}: {anomaly.reason}"
+            labelled(
+                "[yellow]Anomaly:[/yellow]", f"{audit.prefixed(anomaly.table)}: {anomaly.reason}"
+            )
         )
     for layer in ("raw", "gold"):
         report = audit.quality.get(layer)
         for failure in [] if report is None else report.warnings:
-            console.print(f"[yellow]Expectation warning:[/yellow] {failure.describe()}")
+            console.print(labelled("[yellow]Expectation warning:[/yellow]", failure.describe()))
     if audit.warnings:
         console.print(warnings_table(audit))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -316,6 +317,52 @@ def test_two_file_patterns_for_one_table_are_a_configuration_error(sources, tmp_
         warehouse_of(env),
         "select count(*) from information_schema.tables where table_schema = 'raw_files'",
     ) == [(0,)]
+
+
+@pytest.mark.parametrize("pattern", ["*.csv", "*/expenses.csv", "[ab]*.csv", "__*.csv"])
+def test_a_file_pattern_that_names_no_table_is_a_configuration_error(sources, tmp_path, pattern):
+    """The raw table is named after the pattern's first folder or file-name stem; a
+    pattern that begins with a wildcard names none: one line naming the setting and the
+    pattern, exit 2, nothing loaded (the demo's other patterns included)."""
+    env = env_for(sources, tmp_path)
+    env["SOURCES__FILES__FILE_PATTERNS"] = f"surveys/*.csv,{pattern}"
+    result = run_cli(["ingest", "--only", "files"], env, expect=2)
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr
+    assert (
+        "Configuration error: sources.files.file_patterns (SOURCES__FILES__FILE_PATTERNS): "
+        f"the pattern {pattern!r} names no table"
+    ) in " ".join(result.stdout.split())
+    assert not warehouse_of(env).exists() or query(
+        warehouse_of(env),
+        "select count(*) from information_schema.tables where table_schema = 'raw_files'",
+    ) == [(0,)]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "the pattern '[ab]*.csv' names no table",
+        "server said: [Errno 111] Connection refused",
+        "a path /data/[bold]/x and a closing [/bold] tag",
+    ],
+)
+def test_a_value_in_a_message_is_printed_as_it_is(value):
+    """Rich reads ``[...]`` as markup and drops what it takes for a tag (or fails on a
+    stray closing one); behind a label, the value is printed exactly, the label still
+    styled."""
+    from rich.console import Console
+
+    from medallion.report import labelled
+    from medallion.run import progress
+
+    out = io.StringIO()
+    console = Console(file=out, width=300, force_terminal=True, color_system="standard")
+    console.print(labelled("[bold red]Failed:[/bold red]", value))
+    progress(console)(value)
+    lines = out.getvalue().splitlines()
+    text = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in lines]
+    assert text == [f"Failed: {value}", f"… {value}"]
+    assert "\x1b[1;31m" in lines[0]  # the label keeps its style
 
 
 def test_an_unreachable_source_fails_naming_it_and_never_prints_the_password(
