@@ -27,6 +27,7 @@ unless ``--keep``. The results are printed as tables and written as JSON (schema
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -84,6 +85,7 @@ class ChildRun:
     max_rss_bytes: int
     returncode: int = 0
     cpu_seconds: float = 0.0  # user + system time of the child (and its children)
+    timed_out: bool = False  # stopped (with its children) after ``run_child``'s timeout
 
 
 def run_child(
@@ -93,15 +95,25 @@ def run_child(
     log_dir: Path,
     may_fail: bool = False,
     discard_stdout: bool = False,
+    timeout: float | None = None,
 ) -> ChildRun:
     """Run ``command`` and measure it; its output goes to ``log_dir/<name>.log`` (only
     its errors with ``discard_stdout``, which sends the rest to /dev/null).
 
     ``os.wait4`` returns the resource usage of that child alone (``ru_maxrss``, KiB on
     Linux), so stages measured one after the other never mix their peaks.
+
+    With ``timeout`` (seconds) the child runs in its own process group, killed whole
+    (the child and whatever it started) when the time is up, or when this process is
+    interrupted while it waits; the run comes back with ``timed_out`` (and, like any
+    killed child, a non-zero ``returncode``).
     """
+    import signal
+    import threading
+
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
+    expired = threading.Event()
     with log_path.open("w") as log:
         started = time.perf_counter()
         process = subprocess.Popen(
@@ -110,9 +122,34 @@ def run_child(
             cwd=PROJECT_DIR,
             stdout=subprocess.DEVNULL if discard_stdout else log,
             stderr=log if discard_stdout else subprocess.STDOUT,
+            start_new_session=timeout is not None,
         )
-        _, status, usage = os.wait4(process.pid, 0)
+
+        def stop() -> None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+
+        def expire() -> None:
+            expired.set()
+            stop()
+
+        timer = threading.Timer(timeout, expire) if timeout is not None else None
+        if timer is not None:
+            timer.daemon = True
+            timer.start()
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        except BaseException:
+            if timer is not None:
+                stop()  # interrupted: its own session would outlive this process
+                os.wait4(process.pid, 0)
+            raise
+        finally:
+            if timer is not None:
+                timer.cancel()
         seconds = time.perf_counter() - started
+        if timer is not None:
+            stop()  # what the child left running in its group
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0 and not may_fail:
         tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-15:])
@@ -122,6 +159,7 @@ def run_child(
         max_rss_bytes=usage.ru_maxrss * 1024,
         returncode=process.returncode,
         cpu_seconds=usage.ru_utime + usage.ru_stime,
+        timed_out=expired.is_set(),
     )
 
 

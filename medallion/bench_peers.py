@@ -49,6 +49,8 @@ PEER_RUNS = 2
 # as large as the differences: one round more.
 SHORT_TABLE_ROWS = 2_000_000
 CACHE_ENV = "MEDALLION_BENCH_CACHE"
+TIMEOUT_ENV = "MEDALLION_PEER_TIMEOUT"
+PEER_TIMEOUT_SECONDS = 1800.0  # one run of one peer; dlt's SQLAlchemy backend needs ~300 s at 1M
 
 
 def cache_dir() -> Path:
@@ -437,6 +439,24 @@ def _peer_env_base() -> dict[str, str]:
     return env
 
 
+def peer_timeout() -> float:
+    """The seconds one run of one peer may take (``MEDALLION_PEER_TIMEOUT``, default
+    1800): a peer still running then is stopped with what it started and failed, and
+    the other peers go on."""
+    from .settings import ConfigError
+
+    text = os.environ.get(TIMEOUT_ENV, "").strip()
+    if not text:
+        return PEER_TIMEOUT_SECONDS
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not seconds > 0 or seconds == float("inf"):
+        raise ConfigError(f"{TIMEOUT_ENV} must be a number of seconds above 0, got {text!r}")
+    return seconds
+
+
 def _failure_reason(log: Path) -> str:
     """The last line of a log that names an error (an exception's own line), else its
     last line."""
@@ -448,7 +468,13 @@ def _failure_reason(log: Path) -> str:
 
 
 def _run_once(
-    tally: _Tally, source: PeerSource, folder: Path, log_dir: Path, truth: Truth, run: int
+    tally: _Tally,
+    source: PeerSource,
+    folder: Path,
+    log_dir: Path,
+    truth: Truth,
+    run: int,
+    timeout: float,
 ) -> None:
     import shutil
 
@@ -464,7 +490,14 @@ def _run_once(
         log_dir,
         may_fail=True,
         discard_stdout=peer.landing is None,
+        timeout=timeout,
     )
+    if child.timed_out:
+        tally.error = (
+            f"timed out after {timeout:g} s ({TIMEOUT_ENV}; stopped with what it started; "
+            f"log: {log_dir / f'{name}.log'})"
+        )
+        return
     if child.returncode != 0:
         reason = _failure_reason(log_dir / f"{name}.log")
         tally.error = f"exited {child.returncode} (log: {log_dir / f'{name}.log'}): {reason}"
@@ -489,10 +522,13 @@ def measure_peers(
     peers: tuple[Peer, ...] = PEERS,
     runs: int = PEER_RUNS,
     progress: Callable[[str], None] | None = None,
+    timeout: float | None = None,
 ) -> dict[str, Any]:
     """Time every peer ``runs`` times, alternating, on ``source``; check each landing
-    against ``truth``. Returns the JSON of ``sizes[].peers`` (bench/README.md)."""
+    against ``truth``; a run longer than ``timeout`` seconds (default ``peer_timeout()``)
+    fails its peer. Returns the JSON of ``sizes[].peers`` (bench/README.md)."""
     progress = progress or (lambda message: None)
+    timeout = peer_timeout() if timeout is None else timeout
     tallies = [_Tally(peer) for peer in peers]
     for tally in tallies:
         if tally.peer.prepare is not None:
@@ -504,7 +540,7 @@ def measure_peers(
         for tally in tallies:
             if tally.error is None:
                 progress(f"peer {tally.peer.name}, round {run + 1} of {runs}")
-                _run_once(tally, source, work / tally.peer.name, log_dir, truth, run)
+                _run_once(tally, source, work / tally.peer.name, log_dir, truth, run, timeout)
     by_name = {tally.peer.name: tally for tally in tallies}
     best = {
         name: min(tally.runs_seconds)

@@ -254,6 +254,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         command_peer,
         failed_peers,
         peers_markdown,
+        peer_timeout,
         peers_only_out,
         print_peers,
         run_peers_only,
@@ -293,6 +294,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     try:
         for spec in options.extra_peers:
             command_peer(spec)  # a wrong --peer fails now, not after the sources are written
+        if options.peers or args.peers_only:
+            peer_timeout()  # so does a wrong MEDALLION_PEER_TIMEOUT
         if args.peers_only:
             results = run_peers_only(
                 options.rows,

@@ -297,3 +297,74 @@ def test_a_peer_that_lands_no_table_is_told_so(tmp_path: Path) -> None:
 def test_a_short_table_gets_one_round_more_than_a_long_one() -> None:
     assert peer_runs(636_014) == peer_runs(SHORT_TABLE_ROWS) == PEER_RUNS + 1 == 3
     assert peer_runs(SHORT_TABLE_ROWS + 1) == peer_runs(6_362_768) == PEER_RUNS == 2
+
+
+def test_a_peer_that_hangs_is_stopped_with_what_it_started(tmp_path: Path) -> None:
+    """A peer still running at the timeout is killed with the process it started in the
+    background, failed with the reason, and not run again; the next peer still runs."""
+    started = tmp_path / "started.pid"
+    hang = Peer(
+        "hang",
+        "a peer that never ends",
+        lambda source, folder: [
+            "sh",
+            "-c",
+            f"sleep 300 & echo $! > {shlex.quote(str(started))}; wait",
+        ],
+        lambda source, folder, base: dict(base),
+        lambda folder: (folder / "none.duckdb", "main"),
+    )
+    quick = Peer(
+        "quick",
+        "a peer that lands nothing, at once",
+        lambda source, folder: [sys.executable, "-c", "pass"],
+        lambda source, folder, base: dict(base),
+        None,
+    )
+    result = measure_peers(
+        PeerSource(MySQLWarehouse(**MYSQL), "unused"),
+        Truth(1, Decimal("0")),
+        tmp_path / "work",
+        tmp_path / "logs",
+        (hang, quick),
+        runs=2,
+        timeout=1.0,
+    )
+    hung, fine = result["peers"]
+    assert not hung["ok"] and hung["runs_seconds"] == []
+    assert hung["error"].startswith("timed out after 1 s (MEDALLION_PEER_TIMEOUT")
+    assert not (tmp_path / "logs" / "peer-hang-1.log").exists()  # not run a second time
+    assert fine["ok"] and len(fine["runs_seconds"]) == 2
+    assert result["failed"] == ["hang"]
+    pid = int(started.read_text())
+    stat = Path(f"/proc/{pid}/stat")
+    # gone, or a zombie waiting for its parent (init) to reap it: no longer running
+    assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "ten", "inf", "nan", "1e400"])
+def test_a_wrong_peer_timeout_is_refused(value: str, monkeypatch) -> None:
+    from medallion.bench_peers import peer_timeout
+    from medallion.settings import ConfigError
+
+    monkeypatch.setenv("MEDALLION_PEER_TIMEOUT", value)
+    with pytest.raises(ConfigError, match="MEDALLION_PEER_TIMEOUT must be a number"):
+        peer_timeout()
+
+
+def test_the_peer_timeout_has_a_default_and_takes_seconds(monkeypatch) -> None:
+    from medallion.bench_peers import PEER_TIMEOUT_SECONDS, peer_timeout
+
+    monkeypatch.delenv("MEDALLION_PEER_TIMEOUT", raising=False)
+    assert peer_timeout() == PEER_TIMEOUT_SECONDS == 1800
+    monkeypatch.setenv("MEDALLION_PEER_TIMEOUT", " 2.5 ")
+    assert peer_timeout() == 2.5
+
+
+def test_a_wrong_peer_timeout_stops_the_bench_before_anything_runs(tmp_path: Path) -> None:
+    env = dict(os.environ, MEDALLION_PEER_TIMEOUT="soon", MEDALLION_BENCH_CACHE=str(tmp_path))
+    done = run_cli(["bench", "--peers-only", "--rows", "1000", "--db-prefix", "x_"], env, expect=2)
+    output = " ".join(done.stdout.split())
+    assert "Configuration error: MEDALLION_PEER_TIMEOUT must be a number of seconds" in output
+    assert "'soon'" in output
+    assert "writing the demo sources" not in output
