@@ -88,6 +88,29 @@ class ChildRun:
     timed_out: bool = False  # stopped (with its children) after ``run_child``'s timeout
 
 
+# Each measured command is started by this small launcher (about 8 MiB resident), which
+# times it and reads its resource usage. On Linux a child's ``ru_maxrss`` keeps the
+# resident size of the process it was forked from (the larger of the two is kept across
+# ``exec``): started by the benchmark itself, which holds hundreds of MiB after writing
+# the sources, every child would report at least that much.
+LAUNCHER = """\
+import json, os, signal, sys, time
+out, command = sys.argv[1], sys.argv[2:]
+started = time.perf_counter()
+try:
+    pid = os.posix_spawnp(command[0], command, os.environ,
+                          setsigdef=(signal.SIGPIPE, signal.SIGXFSZ))
+except OSError as exc:
+    sys.exit(f"cannot run {command[0]!r}: {exc.strerror}")
+_, status, usage = os.wait4(pid, 0)
+seconds = time.perf_counter() - started
+with open(out + ".tmp", "w") as f:
+    json.dump({"seconds": seconds, "status": status, "maxrss_kib": usage.ru_maxrss,
+               "cpu_seconds": usage.ru_utime + usage.ru_stime}, f)
+os.replace(out + ".tmp", out)
+"""
+
+
 def run_child(
     name: str,
     command: list[str],
@@ -100,24 +123,28 @@ def run_child(
     """Run ``command`` and measure it; its output goes to ``log_dir/<name>.log`` (only
     its errors with ``discard_stdout``, which sends the rest to /dev/null).
 
-    ``os.wait4`` returns the resource usage of that child alone (``ru_maxrss``, KiB on
-    Linux), so stages measured one after the other never mix their peaks.
+    The command is started by ``LAUNCHER``, whose ``os.wait4`` gives the resource usage
+    of that command alone (``ru_maxrss``, KiB on Linux; its own children included), not
+    the benchmark's, so stages measured one after the other never mix their peaks. The
+    seconds are the launcher's, from the command's start to its end.
 
-    With ``timeout`` (seconds) the child runs in its own process group, killed whole
-    (the child and whatever it started) when the time is up, or when this process is
-    interrupted while it waits; the run comes back with ``timed_out`` (and, like any
-    killed child, a non-zero ``returncode``).
+    With ``timeout`` (seconds) the launcher and the command run in a process group of
+    their own, killed whole (with whatever the command started) when the time is up, or
+    when this process is interrupted while it waits; the run comes back with
+    ``timed_out`` (and, like any killed child, a non-zero ``returncode``).
     """
     import signal
     import threading
 
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
+    usage_path = log_dir / f"{name}.usage.json"
+    usage_path.unlink(missing_ok=True)
     expired = threading.Event()
     with log_path.open("w") as log:
         started = time.perf_counter()
         process = subprocess.Popen(
-            command,
+            [sys.executable, "-I", "-S", "-c", LAUNCHER, str(usage_path), *command],
             env=env,
             cwd=PROJECT_DIR,
             stdout=subprocess.DEVNULL if discard_stdout else log,
@@ -149,16 +176,26 @@ def run_child(
                 timer.cancel()
         seconds = time.perf_counter() - started
         if timer is not None:
-            stop()  # what the child left running in its group
+            stop()  # what the command left running in its group
+    measured = json.loads(usage_path.read_text()) if usage_path.exists() else None
+    usage_path.unlink(missing_ok=True)
+    if measured is not None:  # the command ran to its end
+        status = measured["status"]
+        seconds = measured["seconds"]
+        max_rss_bytes = measured["maxrss_kib"] * 1024
+        cpu_seconds = measured["cpu_seconds"]
+    else:  # it could not be started (the launcher says why), or it was killed
+        max_rss_bytes = usage.ru_maxrss * 1024
+        cpu_seconds = usage.ru_utime + usage.ru_stime
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0 and not may_fail:
         tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-15:])
         raise BenchFailed(f"{name} exited {process.returncode} (log: {log_path}):\n{tail}")
     return ChildRun(
         seconds=seconds,
-        max_rss_bytes=usage.ru_maxrss * 1024,
+        max_rss_bytes=max_rss_bytes,
         returncode=process.returncode,
-        cpu_seconds=usage.ru_utime + usage.ru_stime,
+        cpu_seconds=cpu_seconds,
         timed_out=expired.is_set(),
     )
 

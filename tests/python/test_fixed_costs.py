@@ -219,20 +219,25 @@ def archive_db(tmp_path, monkeypatch):
         db.settings = SourceSettings(url, url, str(tmp_path / "landing"))
         yield db
     finally:
-        with db.server.cursor() as cursor:
-            cursor.execute(f"drop database if exists `{db.name}`")
-        db.server.close()
+        try:
+            with db.server.cursor() as cursor:
+                cursor.execute(f"drop database if exists `{db.name}`")
+        finally:
+            db.server.close()
 
 
 @pytest.mark.mysql
 def test_a_first_copy_reads_beside_slow_fingerprints_and_the_next_run_sees_a_change(
-    archive_db, monkeypatch
+    archive_db, monkeypatch, request
 ):
     """In this process, on a real MariaDB archive whose fingerprints are slow (each
     waits until the copy is under way): the first copy starts once their snapshot is open;
     a change committed while they are taken, after the snapshot, is not in them, so the
     next run copies the table again; the run after that finds nothing to copy."""
-    name, server, settings = archive_db.name, archive_db.server, archive_db.settings
+    name, settings = archive_db.name, archive_db.settings
+    # the fingerprints' thread commits through a connection of its own
+    server = pymysql.connect(**MYSQL, autocommit=True)
+    request.addfinalizer(server.close)
     real = sql_sources._fingerprint_on
     resources = sql_sources.archive_resources
     planned = threading.Event()  # the copy's resources are made: it is under way
@@ -417,15 +422,28 @@ def slow_archive(archive_db, monkeypatch):
         finally:
             held.done.set()
 
+    # the fingerprints' thread, from its connection on: the database is dropped only
+    # after it ends (it may be connecting, or opening its snapshot, before ``started``)
+    held.entered, held.left = threading.Event(), threading.Event()
+    fingerprint_tables = sql_sources.fingerprint_tables
+
+    def tracked(*args, **kwargs):
+        held.entered.set()
+        try:
+            return fingerprint_tables(*args, **kwargs)
+        finally:
+            held.left.set()
+
     monkeypatch.setattr(sql_sources, "_fingerprint_on", waiting)
+    monkeypatch.setattr(sql_sources, "fingerprint_tables", tracked)
     held.settings = archive_db.settings
     held.real = real
     try:
         yield held
     finally:
         held.release.set()
-        if held.started.is_set():  # a fingerprint cancelled before it began never ends
-            held.done.wait(timeout=60)
+        if held.entered.is_set():  # a thread cancelled before it began never ends
+            held.left.wait(timeout=60)
 
 
 @pytest.mark.mysql
@@ -508,12 +526,17 @@ def failing_close(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     real = DuckDbSqlClient.close_connection
 
+    closed = []
+
     def close_then_fail(self):
         real(self)
+        closed.append(self)
         raise OSError("checkpoint: No space left on device")
 
     monkeypatch.setattr(DuckDbSqlClient, "close_connection", close_then_fail)
-    return pipelines.make_pipeline("files")
+    pipeline = pipelines.make_pipeline("files")
+    pipeline.closed = closed  # the held connections given back (and failed)
+    return pipeline
 
 
 def test_a_warehouse_that_cannot_be_closed_after_a_good_run_is_told(failing_close):
@@ -537,3 +560,4 @@ def test_a_close_error_never_masks_the_pipelines_own_failure(failing_close):
     held = pipelines.warehouse_held(failing_close, "files", "duckdb")
     with pytest.raises(RuntimeError, match="the extract broke"), held:
         raise RuntimeError("the extract broke")
+    assert len(failing_close.closed) == 1  # the close ran, and failed

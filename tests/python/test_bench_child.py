@@ -1,0 +1,61 @@
+"""``bench.run_child``, through which the benchmark times every stage and peer: the
+seconds, the CPU and the peak memory are the command's own, its exit code or signal is
+kept, and a command that cannot be started is told by name.
+
+The peak memory is the one figure Linux gets wrong by default: a child's ``ru_maxrss``
+keeps the resident size of the process it was forked from, so a command started by the
+benchmark (hundreds of MiB after it wrote the sources) reported at least that much."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from medallion.bench import BenchFailed, run_child
+
+MIB = 2**20
+
+
+@pytest.fixture
+def big_parent():
+    """This process made 400 MiB resident, as the benchmark is after writing sources."""
+    block = bytearray(400 * MIB)
+    block[::4096] = b"x" * len(block[::4096])  # touch every page
+    yield block
+    del block
+
+
+def test_a_small_command_reports_its_own_memory_not_its_parents(big_parent, tmp_path):
+    child = run_child("true", ["true"], dict(os.environ), tmp_path)
+    assert child.returncode == 0 and not child.timed_out
+    assert child.max_rss_bytes < 64 * MIB  # `true` and its launcher, not the 400 MiB
+
+
+def test_a_big_command_reports_its_own_peak(big_parent, tmp_path):
+    code = "b = bytearray(256 * 2**20); b[::4096] = b'x' * len(b[::4096])"
+    child = run_child("alloc", [sys.executable, "-c", code], dict(os.environ), tmp_path)
+    assert 256 * MIB <= child.max_rss_bytes < 400 * MIB
+    assert child.cpu_seconds > 0 and child.seconds > 0
+
+
+def test_the_exit_code_and_the_signal_are_kept(tmp_path):
+    env = dict(os.environ)
+    assert run_child("three", ["sh", "-c", "exit 3"], env, tmp_path, may_fail=True).returncode == 3
+    killed = run_child("term", ["sh", "-c", "kill -TERM $$"], env, tmp_path, may_fail=True)
+    assert killed.returncode == -15
+    with pytest.raises(BenchFailed, match=r"three exited 3 \(log: "):
+        run_child("three", ["sh", "-c", "echo why >&2; exit 3"], env, tmp_path)
+
+
+def test_a_command_that_cannot_start_is_told_by_name(tmp_path):
+    with pytest.raises(BenchFailed) as failed:
+        run_child("missing", ["no-such-tool-here", "--x"], dict(os.environ), tmp_path)
+    assert "cannot run 'no-such-tool-here': No such file or directory" in str(failed.value)
+
+
+def test_only_the_log_is_left(tmp_path):
+    run_child("quiet", ["true"], dict(os.environ), tmp_path)
+    assert sorted(p.name for p in Path(tmp_path).iterdir()) == ["quiet.log"]
