@@ -95,11 +95,13 @@ class ChildRun:
 # the sources, every child would report at least that much.
 LAUNCHER = """\
 import json, os, signal, sys, time
-out, command = sys.argv[1], sys.argv[2:]
+signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the command's to take, not ours
+out, drop, command = sys.argv[1], sys.argv[2], sys.argv[3:]
+env = {k: v for k, v in os.environ.items() if k not in drop.split(",")}
 started = time.perf_counter()
 try:
-    pid = os.posix_spawnp(command[0], command, os.environ,
-                          setsigdef=(signal.SIGPIPE, signal.SIGXFSZ))
+    pid = os.posix_spawnp(command[0], command, env,
+                          setsigdef=(signal.SIGINT, signal.SIGPIPE, signal.SIGXFSZ))
 except OSError as exc:
     sys.exit(f"cannot run {command[0]!r}: {exc.strerror}")
 _, status, usage = os.wait4(pid, 0)
@@ -126,11 +128,15 @@ def run_child(
     The command is started by ``LAUNCHER``, whose ``os.wait4`` gives the resource usage
     of that command alone (``ru_maxrss``, KiB on Linux; its own children included), not
     the benchmark's, so stages measured one after the other never mix their peaks. The
-    seconds are the launcher's, from the command's start to its end.
+    seconds are the launcher's, from the command's start to its end. The command gets
+    ``env`` as it is (Python's start-up may add ``LC_CTYPE`` to the launcher's own).
+    A command that did not run to its end (it could not be started, or was killed) has
+    no memory or CPU figure (0), and its seconds are the wait for it.
 
     With ``timeout`` (seconds) the launcher and the command run in a process group of
-    their own, killed whole (with whatever the command started) when the time is up, or
-    when this process is interrupted while it waits; the run comes back with
+    their own, killed whole (with whatever the command started) when the time is up,
+    when the command ends (what it left running), or when this process is interrupted
+    (Ctrl-C) while it waits; a command killed by the timeout comes back with
     ``timed_out`` (and, like any killed child, a non-zero ``returncode``).
     """
     import signal
@@ -140,53 +146,54 @@ def run_child(
     log_path = log_dir / f"{name}.log"
     usage_path = log_dir / f"{name}.usage.json"
     usage_path.unlink(missing_ok=True)
+    drop = ",".join(key for key in ("LC_CTYPE",) if key not in env)
     expired = threading.Event()
     with log_path.open("w") as log:
         started = time.perf_counter()
         process = subprocess.Popen(
-            [sys.executable, "-I", "-S", "-c", LAUNCHER, str(usage_path), *command],
+            [sys.executable, "-I", "-S", "-c", LAUNCHER, str(usage_path), drop, *command],
             env=env,
             cwd=PROJECT_DIR,
             stdout=subprocess.DEVNULL if discard_stdout else log,
             stderr=log if discard_stdout else subprocess.STDOUT,
             start_new_session=timeout is not None,
         )
+        # the launcher is reaped only after its group is killed: until then its pid, so
+        # its group's id, cannot be another process's
+        ended = threading.Event()
 
         def stop() -> None:
-            with contextlib.suppress(ProcessLookupError):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(process.pid, signal.SIGKILL)
 
         def expire() -> None:
-            expired.set()
-            stop()
+            if not ended.is_set():
+                expired.set()
+                stop()
 
         timer = threading.Timer(timeout, expire) if timeout is not None else None
         if timer is not None:
             timer.daemon = True
             timer.start()
         try:
-            _, status, usage = os.wait4(process.pid, 0)
-        except BaseException:
-            if timer is not None:
-                stop()  # interrupted: its own session would outlive this process
-                os.wait4(process.pid, 0)
-            raise
+            os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT)
+            ended.set()
         finally:
             if timer is not None:
                 timer.cancel()
-        seconds = time.perf_counter() - started
-        if timer is not None:
-            stop()  # what the command left running in its group
+                stop()  # what the command left running, or all of it when interrupted
+            _, status, _ = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
     measured = json.loads(usage_path.read_text()) if usage_path.exists() else None
     usage_path.unlink(missing_ok=True)
+    timed_out = expired.is_set() and measured is None
     if measured is not None:  # the command ran to its end
         status = measured["status"]
         seconds = measured["seconds"]
         max_rss_bytes = measured["maxrss_kib"] * 1024
         cpu_seconds = measured["cpu_seconds"]
-    else:  # it could not be started (the launcher says why), or it was killed
-        max_rss_bytes = usage.ru_maxrss * 1024
-        cpu_seconds = usage.ru_utime + usage.ru_stime
+    else:  # not started (the launcher says why in the log), or killed: until then, and
+        seconds, max_rss_bytes, cpu_seconds = wall, 0, 0.0  # no figure of its own
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0 and not may_fail:
         tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-15:])
@@ -196,7 +203,7 @@ def run_child(
         max_rss_bytes=max_rss_bytes,
         returncode=process.returncode,
         cpu_seconds=cpu_seconds,
-        timed_out=expired.is_set(),
+        timed_out=timed_out,
     )
 
 
@@ -1121,7 +1128,7 @@ def print_results(results: dict[str, Any], console: Any, path: Path | None = Non
         )
     console.print(verdicts)
     if path:
-        console.print(f"Results: {path}")
+        console.print(f"Results: {path}", markup=False)
 
 
 def markdown(results: dict[str, Any]) -> str:

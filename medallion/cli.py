@@ -63,7 +63,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.mysql:
         console.print(
             "To ingest them: export SOURCES__ARCHIVE__CREDENTIALS, SOURCES__LIVE__CREDENTIALS "
-            f"(the URLs above) and SOURCES__FILES__BUCKET_URL={sources.landing_dir}"
+            f"(the URLs above) and SOURCES__FILES__BUCKET_URL={sources.landing_dir}",
+            markup=False,
         )
     return 0
 
@@ -132,7 +133,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             "Published marts: none yet (a run publishes them once its checks pass)"
             if published is None
             else f"Published marts: {published['marts']} marts, {published['mart_rows']:,} rows, "
-            f"at {published['published_at']:%Y-%m-%d %H:%M:%S} UTC, in {published['location']}"
+            f"at {published['published_at']:%Y-%m-%d %H:%M:%S} UTC, in {published['location']}",
+            markup=False,
         )
     return 0
 
@@ -253,8 +255,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from .bench_peers import (
         command_peer,
         failed_peers,
-        peers_markdown,
         peer_timeout,
+        peers_markdown,
         peers_only_out,
         print_peers,
         run_peers_only,

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .report import labelled
 from .settings import (
     PROJECT_DIR,
     ConfigError,
@@ -425,11 +426,11 @@ class LayerReport:
     def print(self, console: Any) -> None:
         console.print(self.table())
         for failure in self.warnings:
-            console.print(f"[yellow]Warning:[/yellow] {failure.describe()}")
+            console.print(labelled("[yellow]Warning:[/yellow]", failure.describe()))
         for failure in self.critical:
-            console.print(f"[bold red]Critical:[/bold red] {failure.describe()}")
+            console.print(labelled("[bold red]Critical:[/bold red]", failure.describe()))
         console.print(self.headline())
-        console.print(f"Data Docs: {self.docs_index}")
+        console.print(f"Data Docs: {self.docs_index}", markup=False)
 
     def apply_policy(self, share: float) -> None:
         """The policy (``policy.judge``) on every critical failure: a row-level one

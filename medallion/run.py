@@ -213,7 +213,8 @@ def publish_marts(target: str, out: Output) -> None:
     publication = publish(target)
     out.print(
         f"Published {len(publication.rows)} marts ({sum(publication.rows.values()):,} rows) "
-        f"to {publication.location} in {publication.seconds:.2f} s"
+        f"to {publication.location} in {publication.seconds:.2f} s",
+        markup=False,
     )
 
 
@@ -362,7 +363,10 @@ def record(audit, out: Output, failed: bool) -> None:
     except Exception as exc:  # the warehouse itself may be what failed
         message = f"The run audit could not be written: {redact(str(exc))}"
         if failed:
-            out.print(f"[yellow]{message}[/yellow]")
+            out.print(message, style="yellow", markup=False)
             return
         raise AuditError(message) from None
-    out.print(f"Run {audit.run_id} recorded ({audit.status}): {audit_location(audit.target)}")
+    out.print(
+        f"Run {audit.run_id} recorded ({audit.status}): {audit_location(audit.target)}",
+        markup=False,
+    )

@@ -31,6 +31,8 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from rich.text import Text
+
 from .report import labelled
 from .settings import (
     MYSQL_COLLATION,
@@ -1043,7 +1045,7 @@ def raw_checks_table(audit: RunAudit) -> Any:
         shown = f"[{styles.get(status, 'white')}]{status}[/]" if status else "no threshold"
         age = "" if row.freshness_age_hours is None else _age(row.freshness_age_hours) + " ago"
         anomaly = (
-            f"[yellow]flagged: {row.anomaly_reason}[/yellow]"
+            Text(f"flagged: {row.anomaly_reason}", style="yellow")
             if row.is_anomaly
             else (row.anomaly_reason or ("no" if row.is_anomaly is not None else ""))
         )
@@ -1139,7 +1141,7 @@ def warnings_table(audit: RunAudit) -> Any:
             warning.check_name,
             _count(warning.failing_rows),
             warning.share,
-            warning.examples,
+            Text(warning.examples or ""),  # source values, shown as they are
         )
     return table
 
@@ -1154,10 +1156,13 @@ def print_status(target: str, limit: int, console: Any) -> bool:
         console.print(
             f"No run recorded yet in {describe_warehouse(target)}: `medallion run"
             + ("" if target == "duckdb" else f" --target {target}")
-            + "` records one."
+            + "` records one.",
+            markup=False,
         )
         return False
-    table = Table(title=f"Last {len(runs)} run(s): {audit_location(target)}", title_justify="left")
+    table = Table(
+        title=Text(f"Last {len(runs)} run(s): {audit_location(target)}"), title_justify="left"
+    )
     for column in ("run id", "started (UTC)", "seconds", "status", "target", "command", "error"):
         table.add_column(column, justify="right" if column == "seconds" else "left")
     for run in runs:
@@ -1173,8 +1178,8 @@ def print_status(target: str, limit: int, console: Any) -> bool:
             seconds,
             f"[green]{status}[/green]" if status == "ok" else f"[bold red]{status}[/bold red]",
             run["target"],
-            run["command"],
-            run["error_message"] or "",
+            Text(run["command"] or ""),  # a user's and a server's text, shown as they are
+            Text(run["error_message"] or ""),
         )
     console.print(table)
     detail = Table(title=f"Tables of run {runs[0]['run_id']}", title_justify="left")
@@ -1206,7 +1211,7 @@ def print_status(target: str, limit: int, console: Any) -> bool:
                 value = "" if flagged is None else ("no", "flagged: " + (value or ""))[flagged]
             elif key == "freshness_status" and row["layer"] == "raw" and value is None:
                 value = "no threshold"
-            cells.append(_count(value) if isinstance(value, int) else (value or ""))
+            cells.append(_count(value) if isinstance(value, int) else Text(str(value or "")))
         detail.add_row(*cells)
     console.print(detail)
     return True

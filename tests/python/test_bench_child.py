@@ -59,3 +59,57 @@ def test_a_command_that_cannot_start_is_told_by_name(tmp_path):
 def test_only_the_log_is_left(tmp_path):
     run_child("quiet", ["true"], dict(os.environ), tmp_path)
     assert sorted(p.name for p in Path(tmp_path).iterdir()) == ["quiet.log"]
+
+
+def _running(pid: int) -> bool:
+    """The process runs (a zombie, killed and waiting for init, does not)."""
+    stat = Path(f"/proc/{pid}/stat")
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_command_past_its_timeout_is_killed_with_what_it_started(big_parent, tmp_path):
+    started = tmp_path / "started.pid"
+    command = ["sh", "-c", f"sleep 300 & echo $! > {started}; wait"]
+    child = run_child("hang", command, dict(os.environ), tmp_path, may_fail=True, timeout=1)
+    assert child.timed_out and child.returncode == -9
+    assert 1 <= child.seconds < 30
+    assert child.max_rss_bytes == 0 and child.cpu_seconds == 0  # none of its own is known
+    assert not _running(int(started.read_text()))
+
+
+def test_what_a_command_leaves_running_is_killed_when_it_ends(tmp_path):
+    """With a timeout the command's group is its own: a background process it leaves
+    behind is stopped at its end, and a run that ended in time is not timed out."""
+    started = tmp_path / "started.pid"
+    command = ["sh", "-c", f"sleep 300 > /dev/null 2>&1 & echo $! > {started}"]
+    child = run_child("leaves", command, dict(os.environ), tmp_path, timeout=60)
+    assert child.returncode == 0 and not child.timed_out
+    assert not _running(int(started.read_text()))
+
+
+def test_the_command_gets_the_environment_as_given(tmp_path):
+    """Python's start-up (the launcher's) may coerce the locale by adding LC_CTYPE to
+    its own environment; the command gets exactly what it was given."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANG"))}
+    env["MEDALLION_PROBE"] = "kept"
+    run_child("env", ["env"], env, tmp_path)
+    seen = dict(
+        line.split("=", 1)
+        for line in (tmp_path / "env.log").read_text().splitlines()
+        if "=" in line
+    )
+    assert seen["MEDALLION_PROBE"] == "kept"
+    assert "LC_CTYPE" not in seen and "LANG" not in seen
+
+
+def test_a_stale_usage_file_is_not_taken_for_a_run(tmp_path):
+    """A figures file left by an earlier run (killed before it cleaned up) is not read as
+    this run's: a command that cannot be started still fails."""
+    (tmp_path / "stale.usage.json").write_text(
+        '{"seconds": 1.0, "status": 0, "maxrss_kib": 1, "cpu_seconds": 1.0}'
+    )
+    child = run_child("stale", ["no-such-tool-here"], dict(os.environ), tmp_path, may_fail=True)
+    assert child.returncode == 1 and child.max_rss_bytes == 0

@@ -483,3 +483,28 @@ def test_a_stale_static_source_is_a_warning_and_other_verdicts_stay() -> None:
     for status in ("pass", "warn", "runtime error"):
         verdict = Freshness("raw_live.products", status, 1.0)
         assert verdict.as_warning("static") is verdict
+
+
+@pytest.mark.parametrize("value", ["code=[/x]", "sku [bold]A-1", "[ab] and [/]"])
+def test_source_values_in_the_warnings_table_are_shown_as_they_are(value):
+    """The examples column holds source values: Rich markup in one neither vanishes nor
+    breaks the table (a stray closing tag raised MarkupError)."""
+    import io
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from medallion.run_audit import warnings_table
+
+    warning = SimpleNamespace(
+        layer="silver",
+        table_name="stg_live__transactions",
+        check_name="amount_not_negative",
+        failing_rows=3,
+        share="0.1%",
+        examples=value,
+    )
+    audit = SimpleNamespace(warnings=[warning], prefixed=lambda name: name)
+    out = io.StringIO()
+    Console(file=out, width=200).print(warnings_table(audit))
+    assert value in out.getvalue()
