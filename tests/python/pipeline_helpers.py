@@ -203,3 +203,22 @@ def drop_databases(prefix: str, users: tuple[str, ...] = ()) -> None:
                 cursor.execute(f"drop database `{name}`")
     finally:
         conn.close()
+
+
+def stops_running(pid: int, within: float = 30.0) -> bool:
+    """True once process ``pid`` no longer runs: gone, or a zombie (killed, waiting for
+    its new parent to reap it). A kill is delivered asynchronously, so this waits for it
+    (up to ``within`` seconds) rather than looking once."""
+    import time
+
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return True
+        if state in ("Z", "X"):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from pipeline_helpers import stops_running
 
 from medallion.bench import BenchFailed, run_child
 
@@ -61,15 +62,6 @@ def test_only_the_log_is_left(tmp_path):
     assert sorted(p.name for p in Path(tmp_path).iterdir()) == ["quiet.log"]
 
 
-def _running(pid: int) -> bool:
-    """The process runs (a zombie, killed and waiting for init, does not)."""
-    stat = Path(f"/proc/{pid}/stat")
-    try:
-        return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
 def test_a_command_past_its_timeout_is_killed_with_what_it_started(big_parent, tmp_path):
     started = tmp_path / "started.pid"
     command = ["sh", "-c", f"sleep 300 & echo $! > {started}; wait"]
@@ -77,7 +69,7 @@ def test_a_command_past_its_timeout_is_killed_with_what_it_started(big_parent, t
     assert child.timed_out and child.returncode == -9
     assert 1 <= child.seconds < 30
     assert child.max_rss_bytes == 0 and child.cpu_seconds == 0  # none of its own is known
-    assert not _running(int(started.read_text()))
+    assert stops_running(int(started.read_text()))
 
 
 def test_what_a_command_leaves_running_is_killed_when_it_ends(tmp_path):
@@ -87,7 +79,7 @@ def test_what_a_command_leaves_running_is_killed_when_it_ends(tmp_path):
     command = ["sh", "-c", f"sleep 300 > /dev/null 2>&1 & echo $! > {started}"]
     child = run_child("leaves", command, dict(os.environ), tmp_path, timeout=60)
     assert child.returncode == 0 and not child.timed_out
-    assert not _running(int(started.read_text()))
+    assert stops_running(int(started.read_text()))
 
 
 def test_the_command_gets_the_environment_as_given(tmp_path):
